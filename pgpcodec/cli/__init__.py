@@ -1,0 +1,86 @@
+"""The ``pgpcodec`` command line.
+
+Subcommands live in their own modules and are imported only when invoked,
+so ``pgpcodec --help`` stays fast. Errors that a user can fix print one
+line and exit non-zero; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from .. import __version__
+from ..errors import PgpcodecError
+
+COMMANDS = {
+    # name: (module, attribute, one-line help shown by --help without importing the module)
+    "encode": ("pgpcodec.cli.encode", "encode", "Prefilter images for a prompt and encode them."),
+    "prefilter": ("pgpcodec.cli.encode", "prefilter", "Write the prefiltered image as PNG, without encoding."),
+    "decode": ("pgpcodec.cli.decode", "decode", "Decode a bitstream to PNG."),
+    "plugins": ("pgpcodec.cli.plugins", "plugins", "List installed plugins and what they provide."),
+    "setup-nltk": ("pgpcodec.cli.setup", "setup_nltk", "Install the NLTK data the nltk prompt processor needs."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module, attribute, _ = COMMANDS[name]
+        return getattr(importlib.import_module(module), attribute)
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="pgpcodec")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+def cli(debug: bool) -> None:
+    """Prompt-guided prefiltering in front of standard image codecs.
+
+    Smooths what a prompt does not need, then encodes with an unmodified
+    JPEG, HEIC, AVIF, WebP, VVC or learned codec.
+    """
+
+
+def _debug_requested(args: list[str]) -> bool:
+    return "--debug" in args or bool(os.environ.get("PGPCODEC_DEBUG"))
+
+
+def report_error(exc: BaseException) -> None:
+    """One line on stderr: what was wrong and how to fix it."""
+    if isinstance(exc, PgpcodecError):
+        text = f"pgpcodec: error: {exc.message}" + (f" ({exc.hint})" if exc.hint else "")
+    else:
+        text = f"pgpcodec: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
+    click.echo(" ".join(text.split("\n")), err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        code = cli.main(args=args, prog_name="pgpcodec", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("pgpcodec: aborted", err=True)
+        code = 130
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except Exception as exc:
+        if _debug_requested(args):
+            raise
+        report_error(exc)
+        code = exc.exit_code if isinstance(exc, PgpcodecError) else 1
+    sys.exit(code or 0)

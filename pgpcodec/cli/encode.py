@@ -1,0 +1,161 @@
+"""``pgpcodec encode`` and ``pgpcodec prefilter``."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+from ..errors import InputError, PgpcodecError, UsageError
+from .options import build_pipeline, parse_box, pipeline_options
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+def output_paths(images: tuple[str, ...], output: str | None, extension: str) -> list[Path]:
+    """Where each output goes: ``-o FILE`` for one image, ``-o FOLDER`` (created) for several."""
+    inputs = [Path(p) for p in images]
+    if output is None:
+        targets = [p.with_name(p.stem + ".pgp" + extension) for p in inputs]
+    elif len(inputs) == 1 and not Path(output).is_dir() and not output.endswith(os.sep):
+        targets = [Path(output)]
+    else:
+        folder = Path(output)
+        if folder.exists() and not folder.is_dir():
+            raise UsageError(f"-o {output}: several images need an output folder, and this is a file")
+        folder.mkdir(parents=True, exist_ok=True)
+        targets = [folder / (p.stem + extension) for p in inputs]
+        seen: dict[Path, Path] = {}
+        for source, target in zip(inputs, targets):
+            if target in seen:
+                raise UsageError(f"{source} and {seen[target]} would both be written to {target}", "rename one of them")
+            seen[target] = source
+    for source, target in zip(inputs, targets):
+        if _same_file(source, target):
+            raise InputError(f"{target}: the output would overwrite the input", "choose another -o path")
+    return targets
+
+
+class Batch:
+    """Runs one job per image; a failure is reported and the rest carry on."""
+
+    def __init__(self, count: int):
+        self.count = count
+        self.failed = 0
+
+    def run(self, items, job):
+        from rich.console import Console
+        from rich.progress import Progress
+
+        console = Console(stderr=True, highlight=False, soft_wrap=True)
+        show_bar = self.count > 1 and console.is_terminal
+        with Progress(console=console, transient=True, disable=not show_bar) as progress:
+            task = progress.add_task("encoding", total=self.count)
+            for source, target in items:
+                try:
+                    job(Path(source), target, console)
+                except PgpcodecError as exc:
+                    self.failed += 1
+                    message = exc.message if exc.message.startswith(str(source)) else f"{source}: {exc.message}"
+                    console.print(f"[red]error[/red]: {message}" + (f" ({exc.hint})" if exc.hint else ""), markup=True)
+                except Exception as exc:  # a batch never dies on one file
+                    if os.environ.get("PGPCODEC_DEBUG"):
+                        raise
+                    self.failed += 1
+                    console.print(f"[red]error[/red]: {source}: internal error: {type(exc).__name__}: {exc}", markup=True)
+                progress.advance(task)
+        return 1 if self.failed else 0
+
+
+def _boxes(regions: tuple[str, ...]) -> list[tuple[int, int, int, int]]:
+    return [parse_box(text) for text in regions]
+
+
+@click.command()
+@click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@click.option("-c", "--codec", default="jpeg", show_default=True, help="Codec name (see 'pgpcodec plugins').")
+@click.option("-q", "--quality", type=float, default=None, help="Codec quality setting (codec's default if omitted).")
+@click.option("-o", "--output", default=None, help="Output file (one image) or folder (several).")
+@click.option("--no-prefilter", is_flag=True, help="Encode the image as is (the plain-codec anchor).")
+@click.option("--save-filtered", type=click.Path(dir_okay=False), default=None, help="Also write the prefiltered image as PNG.")
+@click.option("--explain", type=click.Path(dir_okay=False), default=None, help="Write a PNG: image, score heatmap and σ map side by side.")
+@click.option("--force", is_flag=True, help="Overwrite existing outputs.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per image on stdout.")
+@pipeline_options
+def encode(images, codec, quality, output, no_prefilter, save_filtered, explain, force, as_json, **opts):
+    """Prefilter IMAGES for the prompt and encode them with a standard codec."""
+    from ..imaging import load_image, png_bytes, write_atomic
+
+    pipeline = build_pipeline(codec=codec, **opts)
+    pipeline.codec.validate_quality(quality)
+    boxes = _boxes(opts["regions"])
+    if (save_filtered or explain) and len(images) > 1:
+        raise UsageError("--save-filtered and --explain take one image at a time")
+    if no_prefilter and (save_filtered or explain):
+        raise UsageError("--save-filtered and --explain need the prefilter; drop --no-prefilter")
+    targets = output_paths(images, output, pipeline.codec.extension)
+    for side in (save_filtered, explain):
+        if side and any(_same_file(Path(src), Path(side)) for src in images):
+            raise InputError(f"{side}: would overwrite the input", "choose another path")
+
+    def job(source: Path, target: Path, console) -> None:
+        if target.exists() and not force:
+            raise InputError(f"{target}: already exists", "pass --force to overwrite it")
+        array, notes = load_image(source, limit=opts["max_pixels"])
+        if no_prefilter:
+            result = pipeline.encode(array, opts["prompt"], quality=quality, prefilter=False)
+        else:
+            filtered = pipeline.prefilter(array, opts["prompt"], regions=boxes)
+            result = pipeline.encode_filtered(filtered, quality)
+            if save_filtered:
+                write_atomic(save_filtered, png_bytes(filtered.image), force=force)
+            if explain:
+                from ..explain import explain_png
+
+                write_atomic(explain, explain_png(array, filtered), force=force)
+        write_atomic(target, result.data, force=force)
+        info = {"input": str(source), "output": str(target), **result.to_dict(), "notes": notes}
+        if as_json:
+            click.echo(json.dumps(info))
+        else:
+            timings = ", ".join(f"{k} {v:.3f} s" for k, v in result.timings.items())
+            note = f"  [{'; '.join(notes)}]" if notes else ""
+            console.print(
+                f"{source} -> {target}  {result.codec} q{result.quality:g}  {len(result.data):,} bytes  "
+                f"{result.bpp:.4f} bpp  ({timings}){note}",
+                markup=False,
+            )
+
+    return Batch(len(images)).run(zip(images, targets), job)
+
+
+@click.command()
+@click.argument("image", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Where to write the filtered PNG.")
+@click.option("--explain", type=click.Path(dir_okay=False), default=None, help="Also write the explain picture.")
+@click.option("--force", is_flag=True, help="Overwrite existing outputs.")
+@pipeline_options
+def prefilter(image, output, explain, force, **opts):
+    """Write the prefiltered IMAGE as a lossless PNG, without encoding it."""
+    from ..imaging import load_image, png_bytes, write_atomic
+
+    for path in (output, explain):
+        if path and _same_file(Path(image), Path(path)):
+            raise InputError(f"{path}: the output would overwrite the input", "choose another path")
+    pipeline = build_pipeline(**opts)
+    array, notes = load_image(image, limit=opts["max_pixels"])
+    result = pipeline.prefilter(array, opts["prompt"], regions=_boxes(opts["regions"]))
+    write_atomic(output, png_bytes(result.image), force=force)
+    if explain:
+        from ..explain import explain_png
+
+        write_atomic(explain, explain_png(array, result), force=force)
+    click.echo(f"{image} -> {output}  (prefilter {result.seconds:.3f} s, prompt used: {result.prompt_used!r})", err=True)
+    return 0

@@ -1,0 +1,68 @@
+"""Options shared by the commands that build a pipeline."""
+
+from __future__ import annotations
+
+import functools
+
+import click
+
+from ..errors import UsageError
+
+
+def parse_box(text: str) -> tuple[int, int, int, int]:
+    try:
+        values = tuple(int(float(v)) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        raise UsageError(f"--regions {text!r} is not four numbers", "write it as x0,y0,x1,y1, e.g. --regions 10,20,200,180")
+    return values  # type: ignore[return-value]
+
+
+def pipeline_options(command):
+    """Scorer, prompt and filter options, shared by encode and prefilter."""
+    options = [
+        click.option("-p", "--prompt", default="", help="The prompt the image is sent with."),
+        click.option("--scorer", default="tinyclip57", show_default=True, help="Scorer name, or a path to an exported model folder."),
+        click.option("--regions", "regions", multiple=True, metavar="X0,Y0,X1,Y1", help="A region that matters (regions scorer); repeatable."),
+        click.option("--prompt-processor", default="nltk", show_default=True, help="How the prompt is reduced before scoring."),
+        click.option("--profile", type=click.Choice(["native", "reference"]), default="native", show_default=True, help="Filter profile: native (seam-free, full resolution) or the paper's reference."),
+        click.option("--sigma-map", default=None, help="exponential, linear, reciprocal, … (default: the scorer's preference, else exponential)."),
+        click.option("--sigma-max", type=float, default=10.0, show_default=True, help="Largest blur σ."),
+        click.option("--sigma-one", type=float, default=None, help="σ at score 1 (default 0.5; regions: 0)."),
+        click.option("--kernel-size", type=int, default=11, show_default=True, help="Kernel size of the reference profile."),
+        click.option("--target-tiles", type=int, default=24, show_default=True, help="Tile count the stride aims for (tile scorers)."),
+        click.option("--no-overlap", is_flag=True, help="Stride = tile size (the paper's no-overlap ablation)."),
+        click.option("--max-pixels", type=int, default=None, help="Refuse larger images (default 100 MP or PGPCODEC_MAX_PIXELS)."),
+    ]
+    return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
+
+
+def scorer_options(target_tiles: int, no_overlap: bool) -> dict:
+    """Tiling options for the scorer factory, passed only when the user changed them."""
+    options = {}
+    if target_tiles != 24:
+        options["target_tiles"] = target_tiles
+    if no_overlap:
+        options["overlap"] = False
+    return options
+
+
+def build_pipeline(codec: str | None = None, codec_options: dict | None = None, **opts):
+    from ..pipeline import Pipeline, PrefilterSettings
+
+    settings = PrefilterSettings(
+        profile=opts["profile"],
+        sigma_map=opts["sigma_map"],
+        sigma_max=opts["sigma_max"],
+        sigma_one=opts["sigma_one"],
+        kernel_size=opts["kernel_size"],
+    )
+    return Pipeline(
+        scorer=opts["scorer"],
+        codec=codec or "jpeg",
+        prompt_processor=opts["prompt_processor"],
+        settings=settings,
+        scorer_options=scorer_options(opts["target_tiles"], opts["no_overlap"]),
+        codec_options=codec_options,
+    )

@@ -1,0 +1,56 @@
+"""Errors that pgpcodec raises on purpose.
+
+Every error carries a message that says what was wrong and, where there is
+one, a hint that says how to fix it. The CLI prints both on one line and
+exits non-zero; library users catch :class:`PgpcodecError`.
+"""
+
+from __future__ import annotations
+
+
+class PgpcodecError(Exception):
+    """Base class: a problem the user can fix, reported without a traceback."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class UsageError(PgpcodecError):
+    """A bad option value or combination."""
+
+    exit_code = 2
+
+
+class InputError(PgpcodecError):
+    """An input file or prompt that cannot be used."""
+
+
+class UnknownPluginError(UsageError):
+    """A scorer, codec, prompt processor or sigma map name that is not registered."""
+
+
+class PluginError(PgpcodecError):
+    """A plugin raised, returned something malformed, or timed out."""
+
+
+class ModelNotFoundError(PgpcodecError):
+    """A model the scorer needs is not installed."""
+
+
+class MissingResourceError(PgpcodecError):
+    """Data that is fetched by an explicit command (NLTK data, weights) is missing."""
+
+
+class CodecError(PgpcodecError):
+    """An encoder or decoder failed."""
+
+
+class RateTargetError(PgpcodecError):
+    """Even the lowest quality does not fit the requested size."""

@@ -1,0 +1,41 @@
+"""Hook specifications. A plugin is a module with ``@hookimpl`` functions.
+
+Each hook receives a ``register`` callback (the style of ``llm``)::
+
+    from pgpcodec import hookimpl
+
+    @hookimpl
+    def register_codecs(register):
+        register("mycodec", MyCodec)   # name, factory(**options) -> Codec
+
+Factories are called only when the named thing is used, so heavy imports
+belong inside them, not at module level. Hookspecs are versioned with the
+package: see docs/plugins.md for the compatibility promise.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("pgpcodec")
+hookimpl = pluggy.HookimplMarker("pgpcodec")
+
+
+@hookspec
+def register_codecs(register):
+    """Register codecs: ``register(name, factory)``; factory(**options) returns a Codec."""
+
+
+@hookspec
+def register_scorers(register):
+    """Register scorers: ``register(name, factory)``; factory(**options) returns a Scorer."""
+
+
+@hookspec
+def register_prompt_processors(register):
+    """Register prompt processors: ``register(name, factory)`` returning a PromptProcessor."""
+
+
+@hookspec
+def register_sigma_maps(register):
+    """Register sigma maps: ``register(name, factory)`` returning a SigmaMap."""

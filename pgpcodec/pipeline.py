@@ -1,0 +1,219 @@
+"""The prompt-guided pipeline: prompt → scores → σ → filter → codec.
+
+A :class:`Pipeline` creates its scorer, codec, prompt processor and sigma
+map once (so a model is loaded once) and can then be shared between
+threads: every call works on its own arrays, and plugins are required to be
+thread-safe for concurrent calls.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .errors import InputError, UsageError
+from .interfaces import BlockGrid, Box, Codec, EncodedImage, PromptProcessor, ScoreMap, Scorer, SigmaField, SigmaMap
+from .plugins import PluginRegistry, get_registry
+from .prefilter import filters, tiling
+
+PROFILES = ("native", "reference")
+DEFAULT_SIGMA_MAP = "exponential"
+DEFAULT_SIGMA_ONE = 0.5
+
+
+@dataclass(frozen=True)
+class PrefilterSettings:
+    """How scores become blur. Defaults are the paper's (DESIGN.md §2)."""
+
+    profile: str = "native"
+    sigma_map: str | None = None
+    """None: the scorer's preferred map (``regions`` prefers linear with σ_1 = 0), else exponential."""
+    sigma_max: float = 10.0
+    sigma_one: float | None = None
+    """σ at score 1; None: the scorer's preference, else 0.5."""
+    kernel_size: int = 11
+    """Fixed kernel of the ``reference`` profile."""
+    truncate: float = 3.0
+    """Kernel radius in σ for the ``native`` profile."""
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise UsageError(f"unknown filter profile {self.profile!r}", f"choose one of: {', '.join(PROFILES)}")
+        if not (math.isfinite(self.sigma_max) and self.sigma_max >= 0):
+            raise UsageError(f"sigma_max must be a finite number >= 0, got {self.sigma_max}")
+        if self.sigma_one is not None and not 0 <= self.sigma_one <= self.sigma_max:
+            raise UsageError(f"sigma_one must be between 0 and sigma_max ({self.sigma_max}), got {self.sigma_one}")
+        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
+            raise UsageError(f"kernel size must be a positive odd number, got {self.kernel_size}")
+        if not self.truncate > 0:
+            raise UsageError(f"truncate must be > 0, got {self.truncate}")
+
+
+@dataclass(frozen=True)
+class PrefilterResult:
+    image: np.ndarray
+    score_map: ScoreMap
+    sigma_field: SigmaField
+    prompt_used: str
+    seconds: float
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def sigma_per_pixel(self) -> np.ndarray:
+        """σ for every original pixel, as the ``native`` profile uses it."""
+        return native_sigma(self.sigma_field)
+
+
+def native_sigma(field_: SigmaField) -> np.ndarray:
+    """Per-pixel σ in original pixels: block centres interpolated, scaled from grid to image pixels."""
+    grid = field_.grid
+    if grid.block == 1 and grid.grid_size == grid.image_size:
+        return field_.sigma.astype(np.float32)
+    (grid_w, grid_h), (width, height) = grid.grid_size, grid.image_size
+    scale = math.sqrt((width / grid_w) * (height / grid_h))
+    return filters.block_centre_interpolation(field_.sigma, grid.block, grid.grid_size, grid.image_size) * np.float32(scale)
+
+
+def reference_block_sigma(field_: SigmaField) -> tuple[np.ndarray, BlockGrid]:
+    """Block σ on the paper's working grid; per-pixel fields take each block's smallest σ."""
+    from .scoring import DEFAULT_TARGET_TILES, DEFAULT_TILE, tile_grid
+
+    grid = field_.grid
+    if grid.block > 1:
+        return field_.sigma, grid
+    width, height = grid.image_size
+    ref = tile_grid(width, height, tile=DEFAULT_TILE, target_tiles=DEFAULT_TARGET_TILES)
+    return filters.min_pool_to_grid(field_.sigma, ref.block, ref.grid_size), ref
+
+
+def apply_profile(image: np.ndarray, field_: SigmaField, settings: PrefilterSettings) -> np.ndarray:
+    if settings.profile == "native":
+        return filters.varying_gaussian(image, native_sigma(field_), truncate=settings.truncate)
+    block_sigma, grid = reference_block_sigma(field_)
+    resized = tiling.resize(image, grid.grid_size)
+    blurred = filters.blockwise_gaussian(resized, block_sigma, grid.block, settings.kernel_size)
+    return tiling.resize(blurred, grid.image_size)
+
+
+def _as_array(image) -> tuple[np.ndarray, list[str]]:
+    from .imaging import as_rgb_array, load_image
+
+    if isinstance(image, (str, os.PathLike, bytes, bytearray)):
+        return load_image(image)
+    notes: list[str] = []
+    return as_rgb_array(image, notes), notes
+
+
+class Pipeline:
+    """Reusable, thread-safe prompt-guided encoder.
+
+    >>> pipe = Pipeline(scorer="regions", codec="jpeg")            # doctest: +SKIP
+    >>> result = pipe.encode("photo.jpg", "What colour is the cup?", quality=50,
+    ...                      regions=[(10, 10, 120, 90)])        # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        scorer: str | Scorer = "tinyclip57",
+        codec: str | Codec = "jpeg",
+        *,
+        prompt_processor: str | PromptProcessor = "nltk",
+        settings: PrefilterSettings | None = None,
+        scorer_options: dict | None = None,
+        codec_options: dict | None = None,
+        registry: PluginRegistry | None = None,
+    ):
+        self.registry = registry or get_registry()
+        self.settings = settings or PrefilterSettings()
+        self.scorer = scorer if isinstance(scorer, Scorer) else self._make_scorer(scorer, scorer_options or {})
+        self.codec = codec if isinstance(codec, Codec) else self.registry.create("codec", codec, **(codec_options or {}))
+        self.prompt_processor = (
+            prompt_processor
+            if isinstance(prompt_processor, PromptProcessor)
+            else self.registry.create("prompt_processor", prompt_processor)
+        )
+        map_name, self.sigma_one = self._sigma_choice()
+        self.sigma_map: SigmaMap = self.registry.create("sigma_map", map_name)
+
+    def _make_scorer(self, name: str, options: dict) -> Scorer:
+        names = self.registry.names("scorer")
+        if name not in names and os.path.isdir(name) and "tinyclip" in names:
+            # A path to an exported model directory runs the ONNX CLIP scorer on it.
+            return self.registry.create("scorer", "tinyclip", model=name, **options)
+        return self.registry.create("scorer", name, **options)
+
+    def _sigma_choice(self) -> tuple[str, float]:
+        s = self.settings
+        preferred = self.scorer.preferred_sigma_map
+        if s.sigma_map is None and s.sigma_one is None and preferred:
+            return preferred
+        return (s.sigma_map or DEFAULT_SIGMA_MAP, DEFAULT_SIGMA_ONE if s.sigma_one is None else s.sigma_one)
+
+    def with_settings(self, **changes) -> "Pipeline":
+        """A pipeline sharing this one's plugins with some settings changed."""
+        clone = object.__new__(Pipeline)
+        clone.__dict__.update(self.__dict__)
+        clone.settings = replace(self.settings, **changes)
+        map_name, clone.sigma_one = clone._sigma_choice()
+        clone.sigma_map = self.registry.create("sigma_map", map_name)
+        return clone
+
+    def prefilter(self, image, prompt: str = "", *, regions: Sequence[Box] = ()) -> PrefilterResult:
+        """Score ``image`` against ``prompt`` and blur what is irrelevant."""
+        array, notes = _as_array(image)
+        start = time.perf_counter()
+        prompt = "" if prompt is None else str(prompt)
+        if self.scorer.prompt_guided and not prompt.strip():
+            raise InputError(
+                f"the prompt is empty, and scorer {self.scorer.name!r} is guided by the prompt",
+                "give --prompt TEXT, or use a prompt-free scorer such as 'uniform' or 'regions'",
+            )
+        text = self.prompt_processor.process(prompt, self.scorer.fits_context) if self.scorer.prompt_guided else prompt
+        score_map = self.scorer.score(array, text, regions=tuple(regions))
+        sigma = self.sigma_map(score_map.scores, sigma_max=self.settings.sigma_max, sigma_one=self.sigma_one)
+        sigma_field = SigmaField(np.asarray(sigma, dtype=np.float64), score_map.grid)
+        filtered = apply_profile(array, sigma_field, self.settings)
+        return PrefilterResult(filtered, score_map, sigma_field, text, time.perf_counter() - start, tuple(notes))
+
+    def encode(
+        self,
+        image,
+        prompt: str = "",
+        *,
+        quality: float | None = None,
+        regions: Sequence[Box] = (),
+        prefilter: bool = True,
+    ) -> EncodedImage:
+        """Prefilter (unless ``prefilter=False``) and encode; timings include the prefilter."""
+        if prefilter:
+            return self.encode_filtered(self.prefilter(image, prompt, regions=regions), quality)
+        pixels, _ = _as_array(image)
+        encoded = self.codec.encode(pixels, quality)
+        return replace(encoded, timings={"prefilter": 0.0, **encoded.timings})
+
+    def encode_filtered(self, result: PrefilterResult, quality: float | None = None) -> EncodedImage:
+        """Encode an already prefiltered image; its prefilter time goes into the timings."""
+        encoded = self.codec.encode(result.image, quality)
+        return replace(encoded, timings={"prefilter": result.seconds, **encoded.timings})
+
+    def decode(self, data: bytes) -> np.ndarray:
+        return self.codec.decode(data)
+
+
+def encode(
+    image,
+    prompt: str = "",
+    *,
+    scorer: str = "tinyclip57",
+    codec: str = "jpeg",
+    quality: float | None = None,
+    regions: Sequence[Box] = (),
+    **settings,
+) -> EncodedImage:
+    """One-shot encode. For many images, build a :class:`Pipeline` once and reuse it."""
+    pipeline = Pipeline(scorer=scorer, codec=codec, settings=PrefilterSettings(**settings))
+    return pipeline.encode(image, prompt, quality=quality, regions=regions)

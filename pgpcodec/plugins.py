@@ -1,0 +1,212 @@
+"""Plugin loading and the name → factory registries.
+
+Built-in plugins are entry points of the ``pgpcodec`` distribution in the
+``pgpcodec`` group, exactly like third-party ones. A plugin that fails to
+import, or whose hook raises, is recorded as broken, reported with a
+warning, and skipped: it never takes the tool down.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import traceback
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+
+import pluggy
+
+from . import hookspecs
+from .errors import PgpcodecError, PluginError, UnknownPluginError
+
+ENTRY_POINT_GROUP = "pgpcodec"
+LOAD_PLUGINS_ENV = "PGPCODEC_LOAD_PLUGINS"
+"""Comma-separated entry-point or distribution names of the third-party plugins to load.
+
+Unset: load every installed plugin. Set (even empty): built-ins plus only
+the listed third-party plugins.
+"""
+BUILTIN_DISTRIBUTION = "pgpcodec"
+
+HOOKS = {
+    "codec": "register_codecs",
+    "scorer": "register_scorers",
+    "prompt_processor": "register_prompt_processors",
+    "sigma_map": "register_sigma_maps",
+}
+KIND_LABELS = {
+    "codec": "codec",
+    "scorer": "scorer",
+    "prompt_processor": "prompt processor",
+    "sigma_map": "sigma map",
+}
+
+
+class PluginLoadWarning(UserWarning):
+    """A plugin could not be loaded and was skipped."""
+
+
+@dataclass
+class PluginInfo:
+    """What ``pgpcodec plugins`` shows for one plugin."""
+
+    name: str
+    module: str
+    distribution: str | None
+    version: str | None
+    provides: dict[str, list[str]] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def builtin(self) -> bool:
+        return self.distribution == BUILTIN_DISTRIBUTION
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "module": self.module,
+            "distribution": self.distribution,
+            "version": self.version,
+            "builtin": self.builtin,
+            "kinds": sorted(kind for kind, names in self.provides.items() if names),
+            "provides": {kind: sorted(names) for kind, names in self.provides.items() if names},
+            "broken": self.error is not None,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class Registration:
+    name: str
+    kind: str
+    factory: Callable
+    plugin: str
+
+
+def _one_line(exc: BaseException) -> str:
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
+
+
+class PluginRegistry:
+    """Loads plugins once and creates codecs, scorers, prompt processors and sigma maps by name."""
+
+    def __init__(self, entry_points_: Iterable[EntryPoint] | None = None, modules: Iterable[object] = ()):
+        self._pm = pluggy.PluginManager("pgpcodec")
+        self._pm.add_hookspecs(hookspecs)
+        self._infos: dict[str, PluginInfo] = {}
+        self._registry: dict[str, dict[str, Registration]] = {kind: {} for kind in HOOKS}
+        eps = entry_points(group=ENTRY_POINT_GROUP) if entry_points_ is None else entry_points_
+        for ep in self._selected(eps):
+            self._load_entry_point(ep)
+        for module in modules:
+            name = getattr(module, "__name__", repr(module))
+            self._infos[name] = PluginInfo(name, name, None, None)
+            self._pm.register(module, name=name)
+        self._collect()
+
+    @staticmethod
+    def _selected(eps: Iterable[EntryPoint]) -> list[EntryPoint]:
+        wanted = os.environ.get(LOAD_PLUGINS_ENV)
+        eps = sorted(eps, key=lambda ep: (ep.dist.name != BUILTIN_DISTRIBUTION if ep.dist else True, ep.name))
+        if wanted is None:
+            return eps
+        allowed = {item.strip() for item in wanted.split(",") if item.strip()}
+        return [
+            ep
+            for ep in eps
+            if (ep.dist and ep.dist.name == BUILTIN_DISTRIBUTION)
+            or ep.name in allowed
+            or (ep.dist and ep.dist.name in allowed)
+        ]
+
+    def _load_entry_point(self, ep: EntryPoint) -> None:
+        dist = ep.dist.name if ep.dist else None
+        version = ep.dist.version if ep.dist else None
+        info = PluginInfo(ep.name, ep.value, dist, version)
+        self._infos[ep.name] = info
+        try:
+            module = ep.load()
+            self._pm.register(module, name=ep.name)
+        except Exception as exc:  # a broken plugin must never crash the tool
+            self._mark_broken(info, f"import failed: {_one_line(exc)}")
+
+    def _mark_broken(self, info: PluginInfo, error: str) -> None:
+        info.error = error
+        warnings.warn(f"pgpcodec plugin {info.name!r} skipped: {error}", PluginLoadWarning, stacklevel=3)
+
+    def _collect(self) -> None:
+        for kind, hook_name in HOOKS.items():
+            for impl in getattr(self._pm.hook, hook_name).get_hookimpls():
+                info = self._infos[impl.plugin_name]
+                if info.error:
+                    continue
+                found: list[Registration] = []
+
+                def register(name: str, factory: Callable, *, _kind=kind, _found=found, _plugin=impl.plugin_name):
+                    if not isinstance(name, str) or not name or not callable(factory):
+                        raise TypeError(f"register() needs a name and a callable factory, got {name!r}, {factory!r}")
+                    _found.append(Registration(name, _kind, factory, _plugin))
+
+                try:
+                    impl.function(register=register)
+                except Exception as exc:
+                    self._mark_broken(info, f"{hook_name} raised: {_one_line(exc)}")
+                    continue
+                for reg in found:
+                    self._registry[kind][reg.name] = reg
+                    info.provides.setdefault(kind, []).append(reg.name)
+
+    # -- queries ---------------------------------------------------------
+    def plugins(self) -> list[PluginInfo]:
+        return list(self._infos.values())
+
+    def broken(self) -> list[PluginInfo]:
+        return [info for info in self._infos.values() if info.error]
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self._registry[kind])
+
+    def registration(self, kind: str, name: str) -> Registration:
+        try:
+            return self._registry[kind][name]
+        except KeyError:
+            valid = ", ".join(self.names(kind)) or "none installed"
+            raise UnknownPluginError(
+                f"unknown {KIND_LABELS[kind]} {name!r}", f"valid names: {valid}"
+            ) from None
+
+    def create(self, kind: str, name: str, **options):
+        """Instantiate ``name``; errors from the plugin name the plugin."""
+        reg = self.registration(kind, name)
+        try:
+            return reg.factory(**options)
+        except PgpcodecError:
+            raise
+        except Exception as exc:
+            raise PluginError(
+                f"{KIND_LABELS[kind]} {name!r} from plugin {reg.plugin!r} failed to start: {_one_line(exc)}"
+            ) from exc
+
+
+_default: PluginRegistry | None = None
+_default_lock = threading.Lock()
+
+
+def get_registry() -> PluginRegistry:
+    """The process-wide registry, loaded on first use."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", PluginLoadWarning)
+                _default = PluginRegistry()
+        return _default
+
+
+def reset_registry() -> None:
+    """Forget the loaded plugins (tests, and after installing a plugin)."""
+    global _default
+    with _default_lock:
+        _default = None

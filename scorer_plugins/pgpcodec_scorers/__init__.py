@@ -1,0 +1,1 @@
+"""pgpcodec's built-in scorer and prompt-processor plugins."""
