@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from . import blur
+
 UNTOUCHED_SIGMA = 1e-6
 """σ at or below this leaves a pixel untouched (the reference's threshold)."""
 
@@ -62,12 +64,30 @@ def blockwise_gaussian(image: np.ndarray, block_sigma: np.ndarray, block: int, k
     return result.transpose(0, 2, 1, 3, 4).reshape(height, width, channels)
 
 
-def gaussian_blur(image: np.ndarray, sigma: float, truncate: float = 3.0) -> np.ndarray:
-    """Separable full-image Gaussian (float32), kernel radius ⌈truncate·σ⌉, mirrored borders."""
-    from scipy.ndimage import gaussian_filter1d
+def _as_channels(image: np.ndarray) -> np.ndarray:
+    return image[..., None] if image.ndim == 2 else image
 
-    out = gaussian_filter1d(image, sigma, axis=0, mode="reflect", truncate=truncate, output=np.float32)
-    return gaussian_filter1d(out, sigma, axis=1, mode="reflect", truncate=truncate, output=np.float32)
+
+def gaussian_blur(image: np.ndarray, sigma: float, truncate: float = 3.0, *, workers: int | None = None) -> np.ndarray:
+    """Separable full-image Gaussian as float32, same shape as ``image``.
+
+    Kernel radius ``int(truncate·σ + 0.5)`` and mirrored borders, as
+    ``scipy.ndimage.gaussian_filter1d``; computed strip by strip as banded
+    matrix products (see :mod:`.blur`).
+    """
+    if not sigma > 0:
+        raise ValueError(f"sigma must be > 0, got {sigma}")
+    pixels = _as_channels(image)
+    height, width = pixels.shape[:2]
+    out = np.empty(pixels.shape, dtype=np.float32)
+    halo = blur.kernel_radius(sigma, truncate)
+
+    def work(y0: int, y1: int) -> None:
+        source = blur.padded_planar(pixels, y0, y1, halo)
+        out[y0:y1] = blur.blur_window(source, halo, (0, y1 - y0), (0, width), sigma, truncate).transpose(1, 2, 0)
+
+    blur.run_strips(height, work, workers)
+    return out.reshape(image.shape)
 
 
 def sigma_levels(sigma: np.ndarray, ratio: float = 1.5) -> np.ndarray:
@@ -85,12 +105,19 @@ def sigma_levels(sigma: np.ndarray, ratio: float = 1.5) -> np.ndarray:
     return np.array(levels)
 
 
-def varying_gaussian(image: np.ndarray, sigma: np.ndarray, truncate: float = 3.0, ratio: float = 1.5) -> np.ndarray:
+def varying_gaussian(
+    image: np.ndarray, sigma: np.ndarray, truncate: float = 3.0, ratio: float = 1.5, *, workers: int | None = None
+) -> np.ndarray:
     """Blur each pixel of an (H, W, C) uint8 image with its own σ from an (H, W) map.
 
-    The image is blurred once per σ level (kernel radius ⌈3σ⌉ each) and each
-    pixel blends its two nearest levels linearly in σ: no blocks, no seams.
-    Pixels with σ ≤ 1e-6 are copied from the input bit for bit.
+    Each pixel blends the image blurred at the two σ levels around its own σ
+    (linearly in σ; levels from :func:`sigma_levels`, kernel radius ≈ 3σ
+    each): no blocks, no seams. Pixels with σ ≤ 1e-6 are copied from the
+    input bit for bit; a constant σ map is exactly one :func:`gaussian_blur`.
+
+    The work runs in strips of rows, and in each strip only the levels its
+    pixels use are blurred, over the bounding box of the pixels using them,
+    so the cost follows the σ map rather than the number of levels.
     """
     if sigma.shape != image.shape[:2]:
         raise ValueError(f"sigma map {sigma.shape} does not match image {image.shape[:2]}")
@@ -98,37 +125,80 @@ def varying_gaussian(image: np.ndarray, sigma: np.ndarray, truncate: float = 3.0
     levels = sigma_levels(sigma, ratio)
     if not (levels > 0).any():
         return image.copy()
-    source = image.astype(np.float32)
-    out = np.zeros_like(source)
-    for i, level in enumerate(levels):
-        weight = _hat_weight(sigma, levels, i)
-        if not weight.any():
-            continue
-        blurred = gaussian_blur(source, level, truncate) if level > 0 else source
-        out += weight[..., None] * blurred
-    result = _round_to_uint8(out)
-    untouched = sigma == 0
-    result[untouched] = image[untouched]
-    return result
+    pixels = _as_channels(image)
+    width = pixels.shape[1]
+    result = np.empty_like(pixels)
+    radii = [blur.kernel_radius(level, truncate) if level > 0 else 0 for level in levels]
+    # Levels whose kernel rounds to one tap are the image itself: blur them once, as one flat-bottomed hat.
+    identity = sum(1 for r in radii if r == 0)
+
+    def work(y0: int, y1: int) -> None:
+        strip_sigma = sigma[y0:y1]
+        # Fractional level index of each pixel: level i's hat weight is max(0, 1 − |position − i|).
+        position = np.interp(strip_sigma, levels, np.arange(len(levels))).astype(np.float32)
+        parts = _strip_levels(position, identity)
+        halo = max(radii[i] for i, _, _ in parts)
+        source = blur.padded_planar(pixels, y0, y1, halo)
+        if len({i for i, _, _ in parts}) == 1:  # the hats sum to 1, so a lone level has weight 1 everywhere
+            total = np.array(_level_image(source, halo, (0, y1 - y0), (0, width), levels[parts[0][0]], truncate))
+        else:
+            total = np.zeros((pixels.shape[2], y1 - y0, width), dtype=np.float32)
+            for i, rows, cols in parts:
+                box = (slice(*rows), slice(*cols))
+                # The hat of level i; the identity levels are one hat, flat below.
+                hat = ([i, i + 1], [1.0, 0.0]) if i == identity - 1 else ([i - 1, i, i + 1], [0.0, 1.0, 0.0])
+                weight = np.interp(position[box], *hat).astype(np.float32)
+                layer = _level_image(source, halo, rows, cols, levels[i], truncate) * weight
+                total[:, box[0], box[1]] += layer
+        np.rint(total, out=total)
+        np.clip(total, 0, 255, out=total)
+        np.copyto(result[y0:y1], total.transpose(1, 2, 0), casting="unsafe")
+        untouched = strip_sigma == 0
+        if untouched.any():
+            np.copyto(result[y0:y1], pixels[y0:y1], where=untouched[..., None])
+
+    blur.run_strips(pixels.shape[0], work, workers)
+    return result.reshape(image.shape)
 
 
-def _hat_weight(sigma: np.ndarray, levels: np.ndarray, i: int) -> np.ndarray:
-    """Linear-interpolation weight of level ``i`` for each σ (a hat over its neighbours)."""
-    weight = np.zeros_like(sigma)
-    level = levels[i]
-    if i > 0:
-        below = levels[i - 1]
-        mask = (sigma > below) & (sigma <= level)
-        weight[mask] = (sigma[mask] - below) / (level - below)
-    else:
-        weight[sigma <= level] = 1.0
-    if i + 1 < len(levels):
-        above = levels[i + 1]
-        mask = (sigma > level) & (sigma < above)
-        weight[mask] = (above - sigma[mask]) / (above - level)
-    else:
-        weight[sigma > level] = 1.0
-    return weight
+COLUMN_TILE = 64
+"""Width of the column tiles over which a strip decides which levels to blur where."""
+
+
+def _strip_levels(position: np.ndarray, identity: int) -> list[tuple[int, tuple[int, int], tuple[int, int]]]:
+    """The levels a strip uses, as (level, row range, column range) windows covering the pixels that use it.
+
+    Level i is used where ``|position − i| < 1``; the identity levels
+    (indices below ``identity``) count as one level, ``identity − 1``, used
+    wherever ``position < identity``. Columns are looked at in tiles of
+    COLUMN_TILE pixels and each run of tiles that use a level is one window,
+    so a level used at both ends of a strip is not blurred in between.
+    """
+    height, width = position.shape
+    n_tiles = -(-width // COLUMN_TILE)
+    padded = np.pad(position, ((0, 0), (0, n_tiles * COLUMN_TILE - width)), mode="edge")
+    tiles = padded.reshape(height, n_tiles, COLUMN_TILE)
+    tile_low, tile_high = tiles.min(axis=(0, 2)), tiles.max(axis=(0, 2))
+    first = max(int(np.floor(tile_low.min())), identity - 1, 0)
+    last = int(np.ceil(tile_high.max()))
+    windows = []
+    for i in range(first, last + 1):
+        below = -np.inf if i == identity - 1 else i - 1
+        used = (tile_low < i + 1) & (tile_high > below)
+        edges = np.flatnonzero(np.diff(np.concatenate([[False], used, [False]]).astype(np.int8)))
+        for start, stop in zip(edges[::2], edges[1::2]):
+            cols = (int(start) * COLUMN_TILE, min(width, int(stop) * COLUMN_TILE))
+            run = position[:, cols[0] : cols[1]]
+            rows = np.flatnonzero((run.min(axis=1) < i + 1) & (run.max(axis=1) > below))
+            windows.append((i, (int(rows[0]), int(rows[-1]) + 1), cols))
+    return windows
+
+
+def _level_image(source: np.ndarray, halo: int, rows: tuple[int, int], cols: tuple[int, int], level: float, truncate: float) -> np.ndarray:
+    """The strip blurred at one σ level over a window; a level whose kernel is one tap is the source itself."""
+    if blur.kernel_radius(level, truncate) == 0:
+        return source[:, halo + rows[0] : halo + rows[1], halo + cols[0] : halo + cols[1]]
+    return blur.blur_window(source, halo, rows, cols, level, truncate)
 
 
 def block_centre_interpolation(values: np.ndarray, block: int, grid_size: tuple[int, int], image_size: tuple[int, int]) -> np.ndarray:
