@@ -139,3 +139,16 @@ def test_blas_thread_limit_is_restored():
     after = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
     assert all(n == 1 for n in inside)
     assert after == before
+
+
+@pytest.mark.parametrize("with_zero", [True, False])
+@pytest.mark.parametrize("low,high", [(0.001, 10.0), (0.5, 0.6), (2.0, 2.0)])
+def test_level_positions_match_linear_interpolation(with_zero, low, high):
+    rng = np.random.default_rng(7)
+    sigma = rng.uniform(low, high, size=(40, 50)).astype(np.float32)
+    sigma[0, :3] = (low, high, (low + high) / 2)
+    if with_zero:
+        sigma[5:9, 5:9] = 0
+    levels = filters.sigma_levels(sigma)
+    expected = np.interp(sigma, levels, np.arange(len(levels)))
+    np.testing.assert_allclose(filters.level_positions(sigma, levels), expected, atol=2e-5)
