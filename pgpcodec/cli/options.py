@@ -33,18 +33,21 @@ def pipeline_options(command):
         click.option("--kernel-size", type=int, default=11, show_default=True, help="Kernel size of the reference profile."),
         click.option("--target-tiles", type=int, default=24, show_default=True, help="Tile count the stride aims for (tile scorers)."),
         click.option("--no-overlap", is_flag=True, help="Stride = tile size (the paper's no-overlap ablation)."),
+        click.option("--tiling", type=click.Choice(["reference", "proxy"]), default="reference", show_default=True, help="Tile scorers: the paper's tiling (tile count grows with the photo), or a downscaled proxy keeping the count near --target-tiles."),
         click.option("--max-pixels", type=int, default=None, help="Refuse larger images (default 100 MP or PGPCODEC_MAX_PIXELS)."),
     ]
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
 
 
-def scorer_options(target_tiles: int, no_overlap: bool) -> dict:
+def scorer_options(target_tiles: int, no_overlap: bool, tiling: str = "reference") -> dict:
     """Tiling options for the scorer factory, passed only when the user changed them."""
     options = {}
     if target_tiles != 24:
         options["target_tiles"] = target_tiles
     if no_overlap:
         options["overlap"] = False
+    if tiling != "reference":
+        options["tiling"] = tiling
     return options
 
 
@@ -63,6 +66,6 @@ def build_pipeline(codec: str | None = None, codec_options: dict | None = None, 
         codec=codec or "jpeg",
         prompt_processor=opts["prompt_processor"],
         settings=settings,
-        scorer_options=scorer_options(opts["target_tiles"], opts["no_overlap"]),
+        scorer_options=scorer_options(opts["target_tiles"], opts["no_overlap"], opts["tiling"]),
         codec_options=codec_options,
     )

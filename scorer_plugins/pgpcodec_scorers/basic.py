@@ -9,7 +9,7 @@ import numpy as np
 from pgpcodec import hookimpl
 from pgpcodec.errors import InputError
 from pgpcodec.interfaces import BlockGrid, Box, ScoreMap, Scorer
-from pgpcodec.scoring import DEFAULT_TARGET_TILES, DEFAULT_TILE, tile_grid
+from pgpcodec.scoring import DEFAULT_TARGET_TILES, DEFAULT_TILE, DEFAULT_TILING, plan_tiles
 
 
 class UniformScorer(Scorer):
@@ -18,13 +18,17 @@ class UniformScorer(Scorer):
     name = "uniform"
     prompt_guided = False
 
-    def __init__(self, *, target_tiles: int = DEFAULT_TARGET_TILES, overlap: bool = True):
+    def __init__(self, *, target_tiles: int = DEFAULT_TARGET_TILES, overlap: bool = True, tiling: str = DEFAULT_TILING):
         self.target_tiles = target_tiles
         self.overlap = overlap
+        self.tiling = tiling
 
     def score(self, image: np.ndarray, prompt: str, *, regions: Sequence[Box] = ()) -> ScoreMap:
         height, width = image.shape[:2]
-        grid = tile_grid(width, height, tile=DEFAULT_TILE, target_tiles=self.target_tiles, overlap=self.overlap)
+        plan = plan_tiles(
+            width, height, tile=DEFAULT_TILE, target_tiles=self.target_tiles, overlap=self.overlap, tiling_mode=self.tiling
+        )
+        grid = plan.grid
         return ScoreMap(np.ones(grid.shape), grid, prompt_used=prompt)
 
 
