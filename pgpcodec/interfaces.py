@@ -182,8 +182,9 @@ class Codec(ABC):
             return self.default_quality
         low, high = self.quality_range
         if isinstance(quality, bool) or not float(quality).is_integer() or not low <= quality <= high:
+            shown = f"{quality:g}" if isinstance(quality, (int, float)) else repr(quality)
             raise UsageError(
-                f"{self.quality_label} {quality!r} is out of range for codec {self.name!r}",
+                f"{self.quality_label} {shown} is out of range for codec {self.name!r}",
                 f"use a whole number from {low} to {high}",
             )
         return int(quality)

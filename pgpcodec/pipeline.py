@@ -8,6 +8,7 @@ thread-safe for concurrent calls.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -204,6 +205,11 @@ class Pipeline:
         return self.codec.decode(data)
 
 
+@functools.lru_cache(maxsize=4)
+def _cached_pipeline(scorer: str, codec: str, settings: PrefilterSettings) -> Pipeline:
+    return Pipeline(scorer=scorer, codec=codec, settings=settings)
+
+
 def encode(
     image,
     prompt: str = "",
@@ -214,6 +220,6 @@ def encode(
     regions: Sequence[Box] = (),
     **settings,
 ) -> EncodedImage:
-    """One-shot encode. For many images, build a :class:`Pipeline` once and reuse it."""
-    pipeline = Pipeline(scorer=scorer, codec=codec, settings=PrefilterSettings(**settings))
+    """One-shot encode. The last few pipelines are kept, so repeated calls do not reload a model."""
+    pipeline = _cached_pipeline(scorer, codec, PrefilterSettings(**settings))
     return pipeline.encode(image, prompt, quality=quality, regions=regions)
