@@ -189,7 +189,7 @@ def varying_gaussian(
             total = np.zeros((pixels.shape[2], y1 - y0, width), dtype=np.float32)
             for i, rows, cols in parts:
                 box = (slice(*rows), slice(*cols))
-                weight = _hat(position[box], i, flat_below=i == identity - 1)
+                weight = hat_weight(position[box], i, flat_below=i == identity - 1)
                 if radii[i] == 0:
                     layer = level_image(i, rows, cols) * weight
                 else:
@@ -207,8 +207,12 @@ def varying_gaussian(
     return result.reshape(image.shape)
 
 
-def _hat(position: np.ndarray, i: int, *, flat_below: bool) -> np.ndarray:
-    """Level i's weight, max(0, 1 − |position − i|), or 1 below i when ``flat_below`` (float32, new array)."""
+def hat_weight(position: np.ndarray, i: int, *, flat_below: bool = False) -> np.ndarray:
+    """Level i's blend weight at each fractional level position (see :func:`level_positions`).
+
+    ``max(0, 1 − |position − i|)``, or 1 everywhere below i when ``flat_below``;
+    float32, a new array. The weights of all levels sum to 1.
+    """
     weight = position - np.float32(i)
     if flat_below:
         np.maximum(weight, 0, out=weight)
