@@ -1,18 +1,18 @@
 """pgpcodec: prompt-guided prefiltering in front of standard image codecs.
 
 ``import pgpcodec`` stays cheap: the pipeline and its numpy maths load on
-first use of :func:`encode` or :class:`Pipeline`.
+first use of :func:`encode` or :class:`Pipeline`, and pluggy on first use
+of ``hookimpl`` (by a plugin module).
 """
 
 from __future__ import annotations
 
 from .errors import PgpcodecError
-from .hookspecs import hookimpl
 
 __version__ = "0.1.0"
 __all__ = ["Pipeline", "PrefilterSettings", "PgpcodecError", "encode", "hookimpl", "__version__"]
 
-_LAZY = {"Pipeline": "pipeline", "PrefilterSettings": "pipeline", "encode": "pipeline"}
+_LAZY = {"Pipeline": "pipeline", "PrefilterSettings": "pipeline", "encode": "pipeline", "hookimpl": "hookspecs"}
 
 
 def __getattr__(name: str):
