@@ -64,6 +64,12 @@ def session_options(threads: int):
     return options
 
 
+def _positive_whole(option: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UsageError(f"{option} must be a whole number >= 1, got {value!r}")
+    return value
+
+
 def _dimension_mismatch(actual: list, expected: list) -> bool:
     """True when a fixed dimension of a graph differs from the manifest (symbolic ones always match)."""
     return len(actual) != len(expected) or any(
@@ -99,11 +105,8 @@ class TinyClipScorer(TileScorer):
         super().__init__(target_tiles=target_tiles, logit_scale=logit_scale, overlap=overlap)
         if precision not in PRECISIONS:
             raise UsageError(f"unknown precision {precision!r} for scorer tinyclip", f"choose one of: {', '.join(PRECISIONS)}")
-        threads = available_cores() if threads is None else threads
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-            raise UsageError(f"threads must be a whole number >= 1, got {threads!r}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise UsageError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
+        threads = _positive_whole("threads", available_cores() if threads is None else threads)
+        batch_size = _positive_whole("batch_size", batch_size)
         self.manifest = resolve_model(model)
         if isinstance(model, str) and is_model_name(model):
             self.name = model
