@@ -245,6 +245,15 @@ def test_missing_model_error(tmp_path, monkeypatch):
     assert "pgpcodec models import tinyclip57 PATH" in str(caught.value)
 
 
+def test_bad_codec_is_reported_before_the_model_is_looked_up(tmp_path, monkeypatch):
+    from pgpcodec.errors import UnknownPluginError
+    from pgpcodec.pipeline import Pipeline
+
+    monkeypatch.setenv(MODELS_DIR_ENV, str(tmp_path / "empty"))
+    with pytest.raises(UnknownPluginError, match="unknown codec 'nope'"):
+        Pipeline(scorer="tinyclip57", codec="nope")
+
+
 def test_registered_names(tmp_path, monkeypatch, model_dir):
     registry = get_registry()
     assert {"tinyclip", "tinyclip23", "tinyclip57", "tinyclip61", "tinyclip120"} <= set(registry.names("scorer"))
