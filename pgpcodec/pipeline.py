@@ -130,8 +130,9 @@ class Pipeline:
     ):
         self.registry = registry or get_registry()
         self.settings = settings or PrefilterSettings()
-        self.scorer = scorer if isinstance(scorer, Scorer) else self._make_scorer(scorer, scorer_options or {})
+        # The codec first: a mistyped codec is reported before a model is loaded (or found missing).
         self.codec = codec if isinstance(codec, Codec) else self.registry.create("codec", codec, **(codec_options or {}))
+        self.scorer = scorer if isinstance(scorer, Scorer) else self._make_scorer(scorer, scorer_options or {})
         self.prompt_processor = (
             prompt_processor
             if isinstance(prompt_processor, PromptProcessor)
