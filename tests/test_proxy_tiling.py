@@ -112,3 +112,15 @@ def test_cli_passes_the_tiling_to_the_scorer():
 
     assert scorer_options(24, False) == {}
     assert scorer_options(24, False, "proxy") == {"tiling": "proxy"}
+
+
+def test_tinyclip_scorer_takes_the_proxy_tiling(tmp_path):
+    from pgpcodec.testing.tiny_clip import build_tiny_clip
+    from pgpcodec_scorers.tinyclip import TinyClipScorer
+
+    model = build_tiny_clip(tmp_path / "model", seed=1, int8=False)
+    image = np.random.default_rng(0).integers(0, 256, (1500, 2000, 3), dtype=np.uint8)
+    reference = TinyClipScorer(model=model).score(image, "a cat")
+    proxy = TinyClipScorer(model=model, tiling="proxy").score(image, "a cat")
+    assert len(proxy.tile_scores) < len(reference.tile_scores)
+    assert proxy.grid.image_size == reference.grid.image_size == (2000, 1500)

@@ -20,7 +20,7 @@ import numpy as np
 from pgpcodec import hookimpl
 from pgpcodec.errors import InvalidModelError, UsageError
 from pgpcodec.models.cache import is_model_name, repair_hint, resolve_model
-from pgpcodec.scoring import DEFAULT_LOGIT_SCALE, DEFAULT_TARGET_TILES, TileScorer
+from pgpcodec.scoring import DEFAULT_LOGIT_SCALE, DEFAULT_TARGET_TILES, DEFAULT_TILING, TileScorer
 
 MODEL_NAMES = ("tinyclip23", "tinyclip57", "tinyclip61", "tinyclip120")
 DEFAULT_MODEL = "tinyclip57"
@@ -84,9 +84,10 @@ class TinyClipScorer(TileScorer):
     model directory), ``precision`` (``fp32`` or ``int8``; int8 needs the
     model's int8 files), ``threads`` (intra-op threads, default all cores),
     ``batch_size`` (tiles per vision run), plus the TileScorer options
-    ``target_tiles``, ``logit_scale`` (default 50, not the model's own) and
-    ``overlap``. Safe to share between threads: onnxruntime sessions and
-    tokenizers may be called concurrently, and the text cache is locked.
+    ``target_tiles``, ``logit_scale`` (default 50, not the model's own),
+    ``overlap`` and ``tiling`` (``reference`` or ``proxy``). Safe to share
+    between threads: onnxruntime sessions and tokenizers may be called
+    concurrently, and the text cache is locked.
     """
 
     name = "tinyclip"
@@ -101,8 +102,9 @@ class TinyClipScorer(TileScorer):
         target_tiles: int = DEFAULT_TARGET_TILES,
         logit_scale: float = DEFAULT_LOGIT_SCALE,
         overlap: bool = True,
+        tiling: str = DEFAULT_TILING,
     ):
-        super().__init__(target_tiles=target_tiles, logit_scale=logit_scale, overlap=overlap)
+        super().__init__(target_tiles=target_tiles, logit_scale=logit_scale, overlap=overlap, tiling=tiling)
         if precision not in PRECISIONS:
             raise UsageError(f"unknown precision {precision!r} for scorer tinyclip", f"choose one of: {', '.join(PRECISIONS)}")
         threads = _positive_whole("threads", available_cores() if threads is None else threads)
