@@ -216,3 +216,31 @@ def run_child(code: str, timeout: float = 600) -> dict:
     if out.returncode != 0:
         raise RuntimeError(f"child failed ({out.returncode}): {out.stderr.strip()[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+TINYCLIP57 = "TinyCLIP-auto-ViT-22M-32-Text-10M"
+MODELS_DIR = HERE.parent / "bench-results" / "models"
+
+
+def random_model(config: str = TINYCLIP57, model: str | None = None) -> Path:
+    """A random-init export of a real TinyCLIP architecture (speed does not depend on the weights).
+
+    ``model`` (a model directory) is used as given. Otherwise the export is
+    made once with ``pgpcodec models export --random-init`` into
+    bench-results/models/ and reused.
+    """
+    if model:
+        return Path(model)
+    out = MODELS_DIR / f"{config}-random"
+    if not (out / "manifest.json").exists():
+        command = [str(Path(sys.executable).with_name("pgpcodec")), "models", "export", "--config", config,
+                   "--random-init", "--out", str(out), "--force"]
+        print(f"   exporting {config} with random weights: {' '.join(command[1:])}", flush=True)
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"could not export {config}: {done.stderr.strip()[-500:]}; pass --model DIR")
+    return out
+
+
+def model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help=f"model directory (default: a random-init {TINYCLIP57} export, made once)")

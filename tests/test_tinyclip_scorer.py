@@ -174,8 +174,8 @@ def test_int8_scores_are_close_to_fp32(model_dir, scorer, photo):
     fp32, int8 = scorer.embed_tiles(tiles), quantised.embed_tiles(tiles)
     assert not np.array_equal(fp32, int8)  # really the quantised graph
     np.testing.assert_allclose(int8, fp32, atol=0.05 * np.abs(fp32).max())
-    text_fp32, text_int8 = scorer.embed_text("red cup"), quantised.embed_text("red cup")
-    assert np.dot(text_fp32, text_int8) / np.linalg.norm(text_fp32) / np.linalg.norm(text_int8) > 0.99
+    # The text graph stays fp32 under int8 (run once per prompt, cached: int8 would only add error).
+    np.testing.assert_array_equal(quantised.embed_text("red cup"), scorer.embed_text("red cup"))
     result = quantised.score(photo, "red cup")
     assert result.tile_scores.sum() == pytest.approx(len(result.tile_scores))
 
