@@ -98,16 +98,9 @@ def measure_correlation(report: common.Report, fp32, int8) -> None:
 
 
 def measure_text_cache(report: common.Report, scorer) -> None:
-    import time
-
     text = "a prompt not embedded before in this process"
     before = scorer.text_cache_info()
-    start = time.perf_counter()
-    scorer.embed_text(text)
-    first = time.perf_counter() - start
-    start = time.perf_counter()
-    scorer.embed_text(text)
-    again = time.perf_counter() - start
+    first, again = (common.seconds(lambda: scorer.embed_text(text)) for _ in range(2))
     after = scorer.text_cache_info()
     hit = after.hits == before.hits + 1 and after.misses == before.misses + 1
     report.target(

@@ -125,6 +125,13 @@ def print_header(title: str) -> None:
     print(f"   {info['cpu']}, {info['cpus']} CPUs, load average {', '.join(f'{x:.2f}' for x in info['load_average'])}, {info['time']}")
 
 
+def seconds(run: Callable[[], object]) -> float:
+    """Wall time of one call."""
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
 def best_times(candidates: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
     """Best wall time (s) of each callable, running them in turn ``repeats`` times after one warm-up round."""
     for run in candidates.values():
@@ -132,9 +139,7 @@ def best_times(candidates: dict[str, Callable[[], object]], repeats: int) -> dic
     best = {name: math.inf for name in candidates}
     for _ in range(repeats):
         for name, run in candidates.items():
-            start = time.perf_counter()
-            run()
-            best[name] = min(best[name], time.perf_counter() - start)
+            best[name] = min(best[name], seconds(run))
     return best
 
 
