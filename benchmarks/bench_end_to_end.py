@@ -26,16 +26,11 @@ QUALITY = 75
 
 
 def main() -> int:
-    args = common.parse_args(__doc__.splitlines()[0], common.model_arguments)
-    report = common.Report("bench_end_to_end")
-    common.print_header("end to end: prefilter + encode (random-init TinyCLIP)")
-    try:
-        model = common.random_model(model=args.model)
-        from pgpcodec_scorers.tinyclip import TinyClipScorer
-    except (RuntimeError, ImportError) as exc:
-        for name in ("end_to_end.1MP_int8_jpeg", "end_to_end.12MP_peak_rss"):
-            report.target(name=name, description="needs a tinyclip model", value=None, unit="", limit="-", passed=None, note=str(exc))
+    report, args = common.start(__doc__, "bench_end_to_end", "end to end: prefilter + encode (random-init TinyCLIP)", common.model_arguments)
+    model = common.model_or_not_measured(report, args, ["end_to_end.1MP_int8_jpeg", "end_to_end.12MP_peak_rss"])
+    if model is None:
         return report.finish(args.json)
+    from pgpcodec_scorers.tinyclip import TinyClipScorer
     from pgpcodec.pipeline import Pipeline
 
     image = common.test_photo(*common.photo_size(1))

@@ -32,10 +32,8 @@ TARGET_SIZES = (1, 12)
 
 
 def main() -> int:
-    args = common.parse_args(__doc__.splitlines()[0], _extra)
+    report, args = common.start(__doc__, "bench_filter", "filter speed: native vs reference block loop vs one full-image blur", _extra)
     sizes = [float(s) for s in args.sizes.split(",")]
-    report = common.Report("bench_filter")
-    common.print_header("filter speed: native vs reference block loop vs one full-image blur")
     for megapixels in sizes:
         if megapixels >= 40 and common.available_memory_bytes() < 8e9:
             print(f"  skipped {megapixels:g} MP: less than 8 GB of memory available")

@@ -32,16 +32,11 @@ PROMPTS = ("a woman in a space suit", "the flag on the wall", "what is written o
 
 
 def main() -> int:
-    args = common.parse_args(__doc__.splitlines()[0], common.model_arguments)
-    report = common.Report("bench_scorer")
-    common.print_header("tinyclip scorer (ONNX Runtime), random-init weights")
-    try:
-        model = common.random_model(model=args.model)
-        from pgpcodec_scorers.tinyclip import TinyClipScorer
-    except (RuntimeError, ImportError) as exc:
-        for name in ("scorer.gflops_vs_sgemm", "scorer.int8_speedup", "scorer.int8_correlation", "scorer.text_cache", "scorer.session_options"):
-            report.target(name=name, description="needs a tinyclip model", value=None, unit="", limit="-", passed=None, note=str(exc))
+    report, args = common.start(__doc__, "bench_scorer", "tinyclip scorer (ONNX Runtime), random-init weights", common.model_arguments)
+    model = common.model_or_not_measured(report, args, ["scorer.gflops_vs_sgemm", "scorer.int8_speedup", "scorer.int8_correlation", "scorer.text_cache", "scorer.session_options"])
+    if model is None:
         return report.finish(args.json)
+    from pgpcodec_scorers.tinyclip import TinyClipScorer
 
     fp32 = TinyClipScorer(model=model, precision="fp32", batch_size=BATCH)
     int8 = TinyClipScorer(model=model, precision="int8", batch_size=BATCH)

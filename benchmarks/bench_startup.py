@@ -26,9 +26,7 @@ def command_runner(argv: list[str]):
 
 
 def main() -> int:
-    args = common.parse_args(__doc__.splitlines()[0])
-    report = common.Report("bench_startup")
-    common.print_header("start-up time")
+    report, args = common.start(__doc__, "bench_startup", "start-up time")
     script = Path(sys.executable).with_name("pgpcodec")
     cli = [str(script)] if script.exists() else [shutil.which("pgpcodec") or "pgpcodec"]
     times = common.best_times(

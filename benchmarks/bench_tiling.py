@@ -25,16 +25,11 @@ TIMED_REFERENCE_MP = 12
 
 
 def main() -> int:
-    args = common.parse_args(__doc__.splitlines()[0], common.model_arguments)
-    report = common.Report("bench_tiling")
-    common.print_header("scorer time against photo size: paper's tiling vs proxy (random-init TinyCLIP)")
-    try:
-        model = common.random_model(model=args.model)
-        from pgpcodec_scorers.tinyclip import TinyClipScorer
-    except (RuntimeError, ImportError) as exc:
-        report.target(name="tiling.proxy_12MP_vs_1MP", description="needs a tinyclip model", value=None, unit="s",
-                      limit="ratio <= 1.5", passed=None, note=str(exc))
+    report, args = common.start(__doc__, "bench_tiling", "scorer time against photo size: paper's tiling vs proxy (random-init TinyCLIP)", common.model_arguments)
+    model = common.model_or_not_measured(report, args, ["tiling.proxy_12MP_vs_1MP"])
+    if model is None:
         return report.finish(args.json)
+    from pgpcodec_scorers.tinyclip import TinyClipScorer
     from pgpcodec.scoring import tile_count
 
     scorers = {mode: TinyClipScorer(model=model, tiling=mode) for mode in ("reference", "proxy")}

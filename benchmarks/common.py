@@ -100,6 +100,13 @@ def parse_args(description: str, extra: Callable[[argparse.ArgumentParser], None
     return parser.parse_args()
 
 
+def start(doc: str, script: str, title: str, extra: Callable[[argparse.ArgumentParser], None] | None = None) -> tuple[Report, argparse.Namespace]:
+    """Parse a benchmark script's arguments, print its header, and give it an empty report."""
+    args = parse_args(doc.splitlines()[0], extra)
+    print_header(title)
+    return Report(script), args
+
+
 def machine_info() -> dict:
     model = platform.processor() or platform.machine()
     try:
@@ -249,3 +256,15 @@ def random_model(config: str = TINYCLIP57, model: str | None = None) -> Path:
 
 def model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help=f"model directory (default: a random-init {TINYCLIP57} export, made once)")
+
+
+def model_or_not_measured(report: Report, args: argparse.Namespace, targets: list[str]) -> Path | None:
+    """The benchmark model, or None after reporting every target as not measured (with the reason)."""
+    try:
+        model = random_model(model=args.model)
+        import pgpcodec_scorers.tinyclip  # noqa: F401  (the scorer must be installed too)
+    except (RuntimeError, ImportError) as exc:
+        for name in targets:
+            report.target(name=name, description="needs a tinyclip model", value=None, unit="", limit="-", passed=None, note=str(exc))
+        return None
+    return model
