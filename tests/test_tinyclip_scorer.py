@@ -345,3 +345,21 @@ def test_cli_missing_model_prints_one_line(photo_file, tmp_path):
     assert lines[0].startswith("pgpcodec: error: model 'tinyclip57' is not installed")
     assert "pgpcodec models pull tinyclip57" in lines[0]
     assert not (tmp_path / "o.jpg").exists()
+
+
+@pytest.mark.parametrize("prompt", ["", "   \t\n"])
+def test_cli_empty_prompt_with_a_prompt_guided_scorer(model_dir, photo_file, tmp_path, capsys, prompt):
+    code = run_cli(["encode", str(photo_file), "--prompt", prompt, "--scorer", str(model_dir), "-o", str(tmp_path / "o.jpg")])
+    err = capsys.readouterr().err
+    assert code != 0 and len(err.strip().splitlines()) == 1
+    assert "the prompt is empty" in err and "Traceback" not in err
+
+
+def test_cli_scorer_options_reach_the_scorer(model_dir, photo_file, tmp_path, capsys):
+    args = ["encode", str(photo_file), "--prompt", "cup", "--scorer", str(model_dir), "-o", str(tmp_path / "o.jpg")]
+    assert run_cli([*args, "--scorer-option", "precision=int8", "--scorer-option", "batch-size=4"]) == 0
+    capsys.readouterr()
+    assert run_cli([*args, "--scorer-option", "precision=fp16", "--force"]) != 0
+    assert "fp16" in capsys.readouterr().err
+    assert run_cli([*args, "--scorer-option", "precision", "--force"]) != 0
+    assert "is not KEY=VALUE" in capsys.readouterr().err
