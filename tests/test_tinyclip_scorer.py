@@ -363,3 +363,15 @@ def test_cli_scorer_options_reach_the_scorer(model_dir, photo_file, tmp_path, ca
     assert "fp16" in capsys.readouterr().err
     assert run_cli([*args, "--scorer-option", "precision", "--force"]) != 0
     assert "is not KEY=VALUE" in capsys.readouterr().err
+
+
+def test_random_weights_are_labelled(model_dir, photo_file, tmp_path, capsys):
+    import json
+
+    from pgpcodec.pipeline import Pipeline
+
+    result = Pipeline(scorer=str(model_dir), codec="jpeg", prompt_processor="none").prefilter(photo_file, "cup")
+    assert "RANDOM-INIT" in result.scorer
+    assert any("RANDOM-INIT" in note for note in result.notes)
+    assert run_cli(["encode", str(photo_file), "-p", "cup", "--scorer", str(model_dir), "-o", str(tmp_path / "o.jpg"), "--json"]) == 0
+    assert any("RANDOM-INIT" in note for note in json.loads(capsys.readouterr().out)["notes"])
