@@ -140,6 +140,8 @@ class Scorer(ABC):
     """False for scorers that ignore the prompt (uniform, saliency)."""
     preferred_sigma_map: tuple[str, float] | None = None
     """(sigma map name, σ_1) this scorer's scores are meant for; None means the default."""
+    random_weights: bool = False
+    """True for a model with randomly initialised weights: its scores carry no meaning, only its speed does."""
 
     @abstractmethod
     def score(self, image: np.ndarray, prompt: str, *, regions: Sequence[Box] = ()) -> ScoreMap:
@@ -148,6 +150,10 @@ class Scorer(ABC):
     def fits_context(self, text: str) -> bool:
         """Whether ``text`` fits the scorer's text context; unlimited by default."""
         return True
+
+    def describe(self) -> str:
+        """A short label for reports and explain pictures; says so when weights are random."""
+        return f"{self.name} (RANDOM-INIT weights)" if self.random_weights else self.name
 
 
 class SigmaMap(ABC):

@@ -62,6 +62,8 @@ class PrefilterResult:
     sigma_field: SigmaField
     prompt_used: str
     seconds: float
+    scorer: str = ""
+    """The scorer's :meth:`~pgpcodec.interfaces.Scorer.describe` label."""
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def sigma_per_pixel(self) -> np.ndarray:
@@ -167,6 +169,8 @@ class Pipeline:
     def prefilter(self, image, prompt: str = "", *, regions: Sequence[Box] = ()) -> PrefilterResult:
         """Score ``image`` against ``prompt`` and blur what is irrelevant."""
         array, notes = _as_array(image)
+        if self.scorer.random_weights:
+            notes.append(f"scorer {self.scorer.name} has RANDOM-INIT weights: its relevance map carries no meaning")
         start = time.perf_counter()
         prompt = "" if prompt is None else str(prompt)
         if self.scorer.prompt_guided and not prompt.strip():
@@ -179,7 +183,9 @@ class Pipeline:
         sigma = self.sigma_map(score_map.scores, sigma_max=self.settings.sigma_max, sigma_one=self.sigma_one)
         sigma_field = SigmaField(np.asarray(sigma, dtype=np.float64), score_map.grid)
         filtered = apply_profile(array, sigma_field, self.settings)
-        return PrefilterResult(filtered, score_map, sigma_field, text, time.perf_counter() - start, tuple(notes))
+        return PrefilterResult(
+            filtered, score_map, sigma_field, text, time.perf_counter() - start, self.scorer.describe(), tuple(notes)
+        )
 
     def encode(
         self,

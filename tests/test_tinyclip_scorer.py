@@ -345,3 +345,33 @@ def test_cli_missing_model_prints_one_line(photo_file, tmp_path):
     assert lines[0].startswith("pgpcodec: error: model 'tinyclip57' is not installed")
     assert "pgpcodec models pull tinyclip57" in lines[0]
     assert not (tmp_path / "o.jpg").exists()
+
+
+@pytest.mark.parametrize("prompt", ["", "   \t\n"])
+def test_cli_empty_prompt_with_a_prompt_guided_scorer(model_dir, photo_file, tmp_path, capsys, prompt):
+    code = run_cli(["encode", str(photo_file), "--prompt", prompt, "--scorer", str(model_dir), "-o", str(tmp_path / "o.jpg")])
+    err = capsys.readouterr().err
+    assert code != 0 and len(err.strip().splitlines()) == 1
+    assert "the prompt is empty" in err and "Traceback" not in err
+
+
+def test_cli_scorer_options_reach_the_scorer(model_dir, photo_file, tmp_path, capsys):
+    args = ["encode", str(photo_file), "--prompt", "cup", "--scorer", str(model_dir), "-o", str(tmp_path / "o.jpg")]
+    assert run_cli([*args, "--scorer-option", "precision=int8", "--scorer-option", "batch-size=4"]) == 0
+    capsys.readouterr()
+    assert run_cli([*args, "--scorer-option", "precision=fp16", "--force"]) != 0
+    assert "fp16" in capsys.readouterr().err
+    assert run_cli([*args, "--scorer-option", "precision", "--force"]) != 0
+    assert "is not KEY=VALUE" in capsys.readouterr().err
+
+
+def test_random_weights_are_labelled(model_dir, photo_file, tmp_path, capsys):
+    import json
+
+    from pgpcodec.pipeline import Pipeline
+
+    result = Pipeline(scorer=str(model_dir), codec="jpeg", prompt_processor="none").prefilter(photo_file, "cup")
+    assert "RANDOM-INIT" in result.scorer
+    assert any("RANDOM-INIT" in note for note in result.notes)
+    assert run_cli(["encode", str(photo_file), "-p", "cup", "--scorer", str(model_dir), "-o", str(tmp_path / "o.jpg"), "--json"]) == 0
+    assert any("RANDOM-INIT" in note for note in json.loads(capsys.readouterr().out)["notes"])

@@ -119,6 +119,7 @@ def encode(images, codec, quality, output, no_prefilter, save_filtered, explain,
             result = codec_.encode(array, quality)
         else:
             filtered = pipeline.prefilter(array, opts["prompt"], regions=boxes)
+            notes += filtered.notes
             result = pipeline.encode_filtered(filtered, quality)
             if save_filtered:
                 write_atomic(save_filtered, png_bytes(filtered.image), force=force)

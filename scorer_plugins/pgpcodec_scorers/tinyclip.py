@@ -114,6 +114,7 @@ class TinyClipScorer(TileScorer):
         threads = _positive_whole("threads", available_cores() if threads is None else threads)
         batch_size = _positive_whole("batch_size", batch_size)
         self.manifest = resolve_model(model)
+        self.random_weights = self.manifest.random_init
         if isinstance(model, str) and is_model_name(model):
             self.name = model
         self.precision = precision
@@ -188,6 +189,9 @@ class TinyClipScorer(TileScorer):
         row = np.zeros(self.context_length, dtype=np.int64)
         row[: len(ids)] = ids
         return row
+
+    def describe(self) -> str:
+        return f"{super().describe()} [{self.manifest.architecture}, {self.precision}]"
 
     def fits_context(self, text: str) -> bool:
         """Whether ``text`` fits without truncation, start and end tokens included."""
