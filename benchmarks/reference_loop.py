@@ -20,8 +20,12 @@ from scipy.ndimage import correlate1d
 from pgpcodec.prefilter.filters import UNTOUCHED_SIGMA, gaussian_kernel
 
 
-def block_loop(image: np.ndarray, block_sigma: np.ndarray, stride: int, kernel_size: int = 11) -> np.ndarray:
-    """Blur each stride × stride block of ``image`` with its own σ, one block at a time."""
+def block_loop(image: np.ndarray, block_sigma: np.ndarray, stride: int, kernel_size: int | None = 11) -> np.ndarray:
+    """Blur each stride × stride block of ``image`` with its own σ, one block at a time.
+
+    ``kernel_size=None`` sizes each block's kernel to its σ (2·round(3σ) + 1
+    taps, as the native filter does) instead of the paper's fixed 11.
+    """
     out = np.empty_like(image)
     rows, cols = block_sigma.shape
     for by in range(rows):
@@ -32,7 +36,8 @@ def block_loop(image: np.ndarray, block_sigma: np.ndarray, stride: int, kernel_s
             if sigma <= UNTOUCHED_SIGMA:
                 out[y0 : y0 + stride, x0 : x0 + stride] = block
                 continue
-            taps = gaussian_kernel(sigma, kernel_size).astype(np.float32)
+            size = kernel_size or 2 * int(3 * sigma + 0.5) + 1
+            taps = gaussian_kernel(sigma, size).astype(np.float32)
             blurred = correlate1d(block.astype(np.float32), taps, axis=0, mode="mirror")
             blurred = correlate1d(blurred, taps, axis=1, mode="mirror")
             out[y0 : y0 + stride, x0 : x0 + stride] = np.clip(np.rint(blurred), 0, 255)
