@@ -238,19 +238,18 @@ def _strip_levels(position: np.ndarray, identity: int) -> list[tuple[int, tuple[
     height, width = position.shape
     n_tiles = -(-width // COLUMN_TILE)
     padded = np.pad(position, ((0, 0), (0, n_tiles * COLUMN_TILE - width)), mode="edge")
-    tiles = padded.reshape(height, n_tiles, COLUMN_TILE)
-    tile_low, tile_high = tiles.min(axis=(0, 2)), tiles.max(axis=(0, 2))
-    first = max(int(np.floor(tile_low.min())), identity - 1, 0)
-    last = int(np.ceil(tile_high.max()))
+    cells = padded.reshape(height, n_tiles, COLUMN_TILE)
+    cell_low, cell_high = cells.min(axis=2), cells.max(axis=2)  # per row and column tile
+    first = max(int(np.floor(cell_low.min())), identity - 1, 0)
+    last = int(np.ceil(cell_high.max()))
     windows = []
     for i in range(first, last + 1):
         below = -np.inf if i == identity - 1 else i - 1
-        used = (tile_low < i + 1) & (tile_high > below)
-        edges = np.flatnonzero(np.diff(np.concatenate([[False], used, [False]]).astype(np.int8)))
+        used = (cell_low < i + 1) & (cell_high > below)
+        edges = np.flatnonzero(np.diff(np.concatenate([[False], used.any(axis=0), [False]]).astype(np.int8)))
         for start, stop in zip(edges[::2], edges[1::2]):
+            rows = np.flatnonzero(used[:, start:stop].any(axis=1))
             cols = (int(start) * COLUMN_TILE, min(width, int(stop) * COLUMN_TILE))
-            run = position[:, cols[0] : cols[1]]
-            rows = np.flatnonzero((run.min(axis=1) < i + 1) & (run.max(axis=1) > below))
             windows.append((i, (int(rows[0]), int(rows[-1]) + 1), cols))
     return windows
 
