@@ -189,9 +189,10 @@ class VariantFactory:
             "no-overlap": f"scorer {scorer}, no overlap (stride = tile)",
             "no-prompt-prep": f"scorer {scorer}, raw prompt (no preprocessing)",
         }
+        guided = pipeline.scorer.prompt_guided
         settings = {
             "scorer": scorer,
-            "prompt_processor": prompt_processor,
+            "prompt_processor": prompt_processor if guided else None,
             "scorer_options": options,
             "profile": profile,
             "sigma_map": pipeline.sigma_map.name,
@@ -199,16 +200,20 @@ class VariantFactory:
             "sigma_max": pipeline.settings.sigma_max,
         }
 
+        # Model scorers expose their manifest; figures from random weights must say so.
+        random_weights = bool(getattr(getattr(pipeline.scorer, "manifest", None), "random_init", False))
+        if random_weights:
+            settings["random_init_weights"] = True
+
         def prepare(image: np.ndarray, row: Row) -> np.ndarray:
             return pipeline.prefilter(image, row.prompt, regions=row.regions).image
-
-        guided = pipeline.scorer.prompt_guided
 
         def inputs(row: Row) -> tuple:
             # Any scorer may read the regions; only prompt-guided ones read the prompt.
             return (row.image, row.prompt if guided else None, row.regions)
 
-        return Variant(spec, f"{descriptions[kind]} ({profile} profile)", "prefilter", inputs, prepare, settings=settings)
+        label = f"{descriptions[kind]} ({profile} profile)" + (" [RANDOM-INIT WEIGHTS]" if random_weights else "")
+        return Variant(spec, label, "prefilter", inputs, prepare, settings=settings)
 
 
 def build_variants(specs: list[str], factory: VariantFactory) -> tuple[list[Variant], list[Skipped]]:

@@ -76,3 +76,21 @@ def test_uniform_no_overlap_is_the_paper_ablation(registry):
 def test_bad_specs_are_usage_errors(registry, spec):
     with pytest.raises(UsageError):
         build(registry, spec)
+
+
+def test_scorers_with_random_init_weights_are_labelled():
+    from pgpcodec.interfaces import BlockGrid, ScoreMap, Scorer
+
+    class RandomModelScorer(Scorer):
+        name = "random-model"
+        prompt_guided = False
+        manifest = types.SimpleNamespace(random_init=True)
+
+        def score(self, image, prompt, *, regions=()):
+            height, width = image.shape[:2]
+            return ScoreMap(np.ones((height, width)), BlockGrid(1, (width, height), (width, height)))
+
+    plugin = types.ModuleType("random_model")
+    plugin.register_scorers = hookimpl(lambda register: register("random-model", RandomModelScorer))
+    (_, variant), _ = build(PluginRegistry(modules=[plugin]), "scorer:random-model")
+    assert "RANDOM-INIT WEIGHTS" in variant.description and variant.settings["random_init_weights"] is True
