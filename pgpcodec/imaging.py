@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import tempfile
@@ -119,6 +120,14 @@ def as_rgb_array(image, notes: list[str] | None = None) -> np.ndarray:
     return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
 
 
+@functools.cache
+def _umask() -> int:
+    # os.umask can only be read by setting it; done once, at first write.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: str | os.PathLike, data: bytes, *, force: bool = False) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder, then rename.
 
@@ -135,6 +144,7 @@ def write_atomic(path: str | os.PathLike, data: bytes, *, force: bool = False) -
         raise InputError(f"{target}: folder {folder} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; outputs get the usual permissions
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
