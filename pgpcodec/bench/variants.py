@@ -200,8 +200,7 @@ class VariantFactory:
             "sigma_max": pipeline.settings.sigma_max,
         }
 
-        # Model scorers expose their manifest; figures from random weights must say so.
-        random_weights = bool(getattr(getattr(pipeline.scorer, "manifest", None), "random_init", False))
+        random_weights = pipeline.scorer.random_weights  # figures from random weights must say so
         if random_weights:
             settings["random_init_weights"] = True
 

@@ -86,7 +86,7 @@ def test_bad_manifest_rows_and_options_fail_before_running(tiny_manifest, tmp_pa
     code, _, err = run_cli(capsys, "--dataset", str(tiny_manifest), "--model", "m")
     assert code == 2 and "--model only apply to --evaluator openai" in err
     code, _, err = run_cli(capsys, "--dataset", str(tiny_manifest), "--codecs", "jpeg", "--qualities", "jpeg=0")
-    assert code == 2 and "quality 0.0 is out of range" in err
+    assert code == 2 and "is out of range for codec 'jpeg'" in err
 
 
 def test_rows_without_regions_fail_the_regions_scorer_by_row(tmp_path):
@@ -114,3 +114,26 @@ def test_quality_lists():
         parse_qualities(["avif=10"], ["jpeg"])
     with pytest.raises(UsageError):
         parse_qualities(["jpeg=x"], ["jpeg"])
+
+
+def test_paper_ablations_with_a_tile_scorer(tiny_manifest, tmp_path, capsys, monkeypatch):
+    """tinyclip57 here is the random-init test model: the ablations run, and the figures say so."""
+    from pgpcodec.testing.tiny_clip import build_tiny_clip
+
+    monkeypatch.setenv("PGPCODEC_MODELS_DIR", str(tmp_path / "models"))
+    build_tiny_clip(tmp_path / "models" / "tinyclip57", name="tinyclip57", int8=False)
+    out = tmp_path / "out"
+    code, stdout, err = run_cli(
+        capsys, "--dataset", str(tiny_manifest), "--codecs", "jpeg", "--qualities", "40,70", "--scorer", "tinyclip57",
+        "--variants", "plain,prefilter,no-overlap,no-prompt-prep@reference,scorer:tinyclip23", "--out", str(out),
+    )
+    assert code == 0, err
+    assert "skipped scorer:tinyclip23: scorer 'tinyclip23' is not installed" in " ".join(stdout.split())
+    summary = json.loads((out / "results.json").read_text())
+    variants = {v["name"]: v for v in summary["settings"]["variants"]}
+    assert variants["no-overlap"]["settings"]["scorer_options"] == {"overlap": False}
+    assert variants["no-prompt-prep@reference"]["settings"]["prompt_processor"] == "none"
+    assert variants["prefilter"]["settings"]["prompt_processor"] == "nltk"
+    assert all("RANDOM-INIT" in variants[n]["description"] for n in ("prefilter", "no-overlap", "no-prompt-prep@reference"))
+    assert "RANDOM-INIT" in " ".join(stdout.split())
+    assert len(read_rows(out)) == 3 * 2 * 4

@@ -84,7 +84,7 @@ def test_scorers_with_random_init_weights_are_labelled():
     class RandomModelScorer(Scorer):
         name = "random-model"
         prompt_guided = False
-        manifest = types.SimpleNamespace(random_init=True)
+        random_weights = True
 
         def score(self, image, prompt, *, regions=()):
             height, width = image.shape[:2]
