@@ -137,3 +137,26 @@ def test_paper_ablations_with_a_tile_scorer(tiny_manifest, tmp_path, capsys, mon
     assert all("RANDOM-INIT" in variants[n]["description"] for n in ("prefilter", "no-overlap", "no-prompt-prep@reference"))
     assert "RANDOM-INIT" in " ".join(stdout.split())
     assert len(read_rows(out)) == 3 * 2 * 4
+
+
+def test_a_third_party_evaluator_plugs_in(tiny_manifest, tmp_path):
+    import types
+
+    from pgpcodec import hookimpl
+    from pgpcodec.bench.evaluators import Evaluator
+    from pgpcodec.plugins import PluginRegistry
+
+    class DarknessEvaluator(Evaluator):
+        name = "darkness"
+        metric = "mean darkness"
+
+        def evaluate(self, sample):
+            return {"score": 255.0 - float(sample.decoded.mean()), "pixels": int(sample.decoded.size)}
+
+    plugin = types.ModuleType("darkness_plugin")
+    plugin.register_evaluators = hookimpl(lambda register: register("darkness", DarknessEvaluator))
+    config = BenchConfig(load_dataset(tiny_manifest), ["jpeg"], ["plain"], qualities={"jpeg": [30, 60]}, evaluator="darkness")
+    result = Bench(config, tmp_path / "out", PluginRegistry(modules=[plugin])).run()
+    assert result.metric == "mean darkness"
+    rows = read_rows(tmp_path / "out")
+    assert len(rows) == 6 and all(0 < r["score"] < 255 and r["pixels"] in (128 * 96 * 3, 112 * 80 * 3) for r in rows)
