@@ -22,6 +22,7 @@ COMMANDS = {
     "prefilter": ("pgpcodec.cli.encode", "prefilter", "Write the prefiltered image as PNG, without encoding."),
     "decode": ("pgpcodec.cli.decode", "decode", "Decode a bitstream to PNG."),
     "plugins": ("pgpcodec.cli.plugins", "plugins", "List installed plugins and what they provide."),
+    "bench": ("pgpcodec.cli.bench", "bench", "Rate–accuracy sweeps, BD-rate tables and plots over a dataset."),
     "setup-nltk": ("pgpcodec.cli.setup", "setup_nltk", "Install the NLTK data the nltk prompt processor needs."),
 }
 
