@@ -43,7 +43,8 @@ def main() -> int:
     command = [str(Path(sys.executable).with_name("pgpcodec")), "bench", "--dataset", "dev", "--scorer", "regions",
                "--codecs", args.codecs, "--variants", ",".join(VARIANTS), "--out", args.out]
     if args.quick:
-        command += ["--qualities", "jpeg=35,75", "--qualities", "heic=45,75", "--qualities", "vvenc=37,27"]
+        quick = {"jpeg": "35,75", "heic": "45,75", "vvenc": "37,27"}
+        command += [f"--qualities={codec}={quick[codec]}" for codec in codecs if codec in quick]
     print(f"   $ pgpcodec {' '.join(command[1:])}", flush=True)
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)

@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-PHOTO = HERE / "data" / "astronaut.png"
+PHOTO = HERE.parent / "pgpcodec" / "data" / "dev" / "images" / "astronaut.png"
+"""A public-domain photo of the dev set (pgpcodec/data/dev/LICENSES.md), resized to each test size."""
 PHOTO_REGION = (178, 78, 276, 190)
-"""The face in ``astronaut.png`` (x0, y0, x1, y1), from the project's dev set."""
+"""The face in ``astronaut.png`` (x0, y0, x1, y1), from the dev set's first question."""
 SIZES_MP = (1, 4, 12, 48)
 SIGMA_MAX = 10.0
 
@@ -157,7 +158,10 @@ def photo_size(megapixels: float, aspect: float = 4 / 3) -> tuple[int, int]:
 
 
 def test_photo(width: int, height: int, seed: int = 0) -> np.ndarray:
-    """A real photo resized to width × height with a fixed sensor-like grain: (H, W, 3) uint8."""
+    """A real photo resized to width × height with a fixed sensor-like grain: (H, W, 3) uint8.
+
+    The grain (Gaussian, σ = 3 grey levels) gives every size fine texture for the codecs.
+    """
     from PIL import Image
 
     with Image.open(PHOTO) as img:
