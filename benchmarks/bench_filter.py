@@ -40,7 +40,28 @@ def main() -> int:
             print(f"  skipped {megapixels:g} MP: less than 8 GB of memory available")
             continue
         measure_size(report, megapixels, 1 if megapixels >= 40 else args.repeats)
+        measure_memory(report, megapixels)
     return report.finish(args.json)
+
+
+def measure_memory(report: common.Report, megapixels: float) -> None:
+    """Memory of the native filter in a fresh process: its own peak allocations (tracemalloc) and the process's peak RSS."""
+    child = common.run_child(
+        "import common, resource, tracemalloc\n"
+        "from pgpcodec.pipeline import PrefilterSettings, apply_profile\n"
+        f"width, height = common.photo_size({megapixels})\n"
+        "image = common.test_photo(width, height)\n"
+        "field = common.tile_field(width, height)\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "tracemalloc.start()\n"
+        "apply_profile(image, field, PrefilterSettings(profile='native'))\n"
+        "peak = tracemalloc.get_traced_memory()[1] / 2**20\n"
+        "result = {'before_mb': before, 'image_mb': image.nbytes / 2**20, 'filter_peak_mb': peak}\n"
+    )
+    report.figure(
+        size=f"{megapixels:g}MP", field="tiles", image_mb=child["image_mb"], filter_peak_alloc_mb=child["filter_peak_mb"],
+        rss_before_filter_mb=child["before_mb"], peak_rss_mb=child["peak_rss_mb"],
+    )
 
 
 def _extra(parser) -> None:

@@ -8,6 +8,7 @@ misses are printed with everything else, never hidden.
     python benchmarks/run_all.py                 # everything
     python benchmarks/run_all.py --only filter   # scripts whose name contains "filter"
     python benchmarks/run_all.py --quick         # fewer repeats, no 48 MP
+    python benchmarks/run_all.py --model DIR     # an existing model for the scorer benchmarks
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ from pathlib import Path
 import common
 
 SCRIPTS = [
-    # (script, extra arguments for --quick)
-    ("bench_startup.py", ["--repeats", "10"]),
-    ("bench_filter.py", ["--repeats", "2", "--sizes", "1,12"]),
-    ("bench_tiling.py", ["--repeats", "2"]),
-    ("bench_scorer.py", ["--repeats", "2"]),
-    ("bench_end_to_end.py", ["--repeats", "3"]),
-    ("bench_quality.py", ["--quick"]),
+    # (script, extra arguments for --quick, takes --model)
+    ("bench_startup.py", ["--repeats", "10"], False),
+    ("bench_filter.py", ["--repeats", "2", "--sizes", "1,12"], False),
+    ("bench_tiling.py", ["--repeats", "2"], True),
+    ("bench_scorer.py", ["--repeats", "2"], True),
+    ("bench_end_to_end.py", ["--repeats", "3"], True),
+    ("bench_quality.py", ["--quick"], False),
 ]
 
 
@@ -38,10 +39,11 @@ def main() -> int:
     parser.add_argument("--only", help="run only the scripts whose name contains this")
     parser.add_argument("--quick", action="store_true", help="fewer repeats and sizes, for a first look")
     parser.add_argument("--out", default="bench-results/perf.json", help="where to write all results")
+    parser.add_argument("--model", help="tinyclip model directory for the scorer benchmarks (default: a random-init tinyclip57 export)")
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        for script, quick in SCRIPTS:
+        for script, quick, takes_model in SCRIPTS:
             if args.only and args.only not in script:
                 continue
             if not (common.HERE / script).exists():
@@ -49,6 +51,8 @@ def main() -> int:
                 continue
             json_path = Path(tmp) / (script + ".json")
             command = [sys.executable, str(common.HERE / script), "--json", str(json_path)] + (quick if args.quick else [])
+            if takes_model and args.model:
+                command += ["--model", args.model]
             print(f"\n$ {' '.join(command[1:2] + command[4:])}", flush=True)
             start = time.perf_counter()
             code = subprocess.run(command).returncode
