@@ -39,9 +39,16 @@ def _extra(parser) -> None:
 
 def main() -> int:
     report, args = common.start(__doc__, "bench_quality", "native vs reference filter: BD-rate on the dev set (regions scorer)", _extra)
-    codecs = args.codecs.split(",")
+    from pgpcodec.plugins import get_registry
+
+    installed = set(get_registry().names("codec"))
+    codecs = [codec for codec in args.codecs.split(",") if codec in installed]
+    for codec in args.codecs.split(","):
+        if codec not in installed:
+            report.target(name=f"quality.native_vs_reference.{codec}", description="codec not installed", value=None,
+                          unit="%", limit="< 0 (native wins)", passed=None, note=f"codec {codec!r} is not installed (pgpcodec plugins)")
     command = [str(Path(sys.executable).with_name("pgpcodec")), "bench", "--dataset", "dev", "--scorer", "regions",
-               "--codecs", args.codecs, "--variants", ",".join(VARIANTS), "--out", args.out]
+               "--codecs", ",".join(codecs), "--variants", ",".join(VARIANTS), "--out", args.out]
     if args.quick:
         quick = {"jpeg": "35,75", "heic": "45,75", "vvenc": "37,27"}
         command += [f"--qualities={codec}={quick[codec]}" for codec in codecs if codec in quick]

@@ -152,3 +152,22 @@ def test_level_positions_match_linear_interpolation(with_zero, low, high):
     levels = filters.sigma_levels(sigma)
     expected = np.interp(sigma, levels, np.arange(len(levels)))
     np.testing.assert_allclose(filters.level_positions(sigma, levels), expected, atol=2e-5)
+
+
+def test_wide_images_are_cut_into_column_tiles_without_seams(monkeypatch):
+    monkeypatch.setattr(blur, "TILE_COLUMNS", 40)
+    monkeypatch.setattr(blur, "STRIP_ROWS", 16)
+    image = random_image(50, 130, seed=8)
+    assert len(blur.tiles(50, 130)) == 4 * 4
+    np.testing.assert_allclose(filters.gaussian_blur(image, 6.0), scipy_blur(image, 6.0), atol=2e-3)
+    sigma = smooth_sigma_field(50, 130, 0.05, 7.0)
+    assert np.abs(filters.varying_gaussian(image, sigma).astype(int) - definition(image, sigma)).max() <= 1
+
+
+@pytest.mark.parametrize("cols,halo", [((0, 30), 5), ((10, 40), 12), ((25, 30), 9), ((0, 30), 70)])
+def test_padded_planar_mirrors_outside_and_reads_inside(cols, halo):
+    image = random_image(20, 30, seed=9)
+    padded = blur.padded_planar(image, (3, 11), cols, halo)
+    rows = blur.reflect_indices(3 - halo, 11 + halo, 20)
+    columns = blur.reflect_indices(cols[0] - halo, cols[1] + halo, 30)
+    np.testing.assert_array_equal(padded, image[rows][:, columns].transpose(2, 0, 1).astype(np.float32))

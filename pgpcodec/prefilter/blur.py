@@ -1,10 +1,10 @@
-"""Separable Gaussian blurs computed as banded matrix products, strip by strip.
+"""Separable Gaussian blurs computed as banded matrix products, tile by tile.
 
 A 1-D convolution with a truncated Gaussian is a product with a banded
 Toeplitz matrix. Done in blocks (a strip of rows, a chunk of columns), the
 product runs in BLAS sgemm, which on a CPU is several times faster than a
 tap-by-tap loop (scipy.ndimage) even though it multiplies by the band's
-zeros too. Working strip by strip keeps memory flat at any image size.
+zeros too. Working tile by tile keeps memory flat at any image size.
 
 Conventions match ``scipy.ndimage.gaussian_filter1d``: kernel radius
 ``int(truncate * sigma + 0.5)``, borders mirrored with the edge pixel
@@ -23,7 +23,9 @@ from functools import lru_cache
 import numpy as np
 
 STRIP_ROWS = 64
-"""Output rows per strip: the vertical pass costs STRIP_ROWS + 2r multiply-adds per sample."""
+"""Output rows per tile: the vertical pass costs STRIP_ROWS + 2r multiply-adds per sample."""
+TILE_COLUMNS = 1024
+"""Widest tile: wider images are cut into equal column ranges, so a tile's buffers stay in cache."""
 MIN_CHUNK = 32
 """Smallest column chunk of the horizontal pass, which costs chunk + 2r multiply-adds per sample."""
 
@@ -64,24 +66,35 @@ def reflect_indices(start: int, stop: int, n: int) -> np.ndarray:
     return np.where(idx >= n, period - 1 - idx, idx)
 
 
-def padded_planar(image: np.ndarray, y0: int, y1: int, halo: int) -> np.ndarray:
-    """Rows ``y0 … y1`` of an (H, W, C) image plus ``halo`` mirrored pixels on every side, as float32 (C, h, w)."""
+def padded_planar(image: np.ndarray, rows: tuple[int, int], cols: tuple[int, int], halo: int) -> np.ndarray:
+    """A window of an (H, W, C) image plus ``halo`` pixels on every side, as float32 (C, h, w).
+
+    Outside the image the pixels are mirrored (scipy's ``reflect``); inside,
+    the halo is the image's own neighbouring pixels.
+    """
     height, width, channels = image.shape
-    rows = reflect_indices(y0 - halo, y1 + halo, height)
-    planar = np.empty((channels, len(rows), width + 2 * halo), dtype=np.float32)
-    np.copyto(planar[:, :, halo : halo + width], image[rows].transpose(2, 0, 1), casting="unsafe")
-    if halo:
-        # Mirror the side columns from the converted middle: a small gather instead of a full one.
-        planar[:, :, :halo] = planar[:, :, halo + reflect_indices(-halo, 0, width)]
-        planar[:, :, halo + width :] = planar[:, :, halo + reflect_indices(width, width + halo, width)]
+    row_index = reflect_indices(rows[0] - halo, rows[1] + halo, height)
+    start, stop = cols[0] - halo, cols[1] + halo
+    planar = np.empty((channels, len(row_index), stop - start), dtype=np.float32)
+    if halo > width:  # the mirror folds more than once: gather every column
+        gathered = image[row_index][:, reflect_indices(start, stop, width)]
+        np.copyto(planar, gathered.transpose(2, 0, 1), casting="unsafe")
+        return planar
+    low, high = max(0, start), min(width, stop)
+    np.copyto(planar[:, :, low - start : high - start], image[row_index, low:high].transpose(2, 0, 1), casting="unsafe")
+    # Mirror the columns beyond the image's sides from the converted ones: a small gather instead of a full one.
+    if start < 0:
+        planar[:, :, : low - start] = planar[:, :, reflect_indices(start, 0, width) - start]
+    if stop > width:
+        planar[:, :, high - start :] = planar[:, :, reflect_indices(width, stop, width) - start]
     return planar
 
 
 def blur_window(source: np.ndarray, halo: int, rows: tuple[int, int], cols: tuple[int, int], sigma: float, truncate: float) -> np.ndarray:
-    """Blur a window of a halo-padded planar strip: (C, rows, cols) float32.
+    """Blur a window of a halo-padded planar tile: (C, rows, cols) float32.
 
     ``source`` is (C, h + 2·halo, w + 2·halo); ``rows`` and ``cols`` are
-    ranges in unpadded strip coordinates. The kernel radius must not exceed
+    ranges in unpadded tile coordinates. The kernel radius must not exceed
     ``halo``.
     """
     radius = kernel_radius(sigma, truncate)
@@ -109,8 +122,16 @@ def blur_window(source: np.ndarray, halo: int, rows: tuple[int, int], cols: tupl
     return horizontal.reshape(channels, n_rows, n_chunks * chunk)[:, :, :n_cols]
 
 
-def strips(height: int) -> list[tuple[int, int]]:
-    return [(y0, min(height, y0 + STRIP_ROWS)) for y0 in range(0, height, STRIP_ROWS)]
+Tile = tuple[tuple[int, int], tuple[int, int]]
+"""((y0, y1), (x0, x1)) of a tile, ends exclusive."""
+
+
+def tiles(height: int, width: int) -> list[Tile]:
+    """Row strips of STRIP_ROWS, each cut into equal column ranges no wider than TILE_COLUMNS."""
+    n_cols = -(-width // TILE_COLUMNS)
+    step = -(-width // n_cols)
+    columns = [(x0, min(width, x0 + step)) for x0 in range(0, width, step)]
+    return [((y0, min(height, y0 + STRIP_ROWS)), cols) for y0 in range(0, height, STRIP_ROWS) for cols in columns]
 
 
 _blas_lock = threading.Lock()
@@ -122,9 +143,9 @@ _blas_limiter = None
 def single_threaded_blas() -> Iterator[None]:
     """Run BLAS on one thread inside the block, restoring the setting when the last user leaves.
 
-    The strips are small products: a multi-threaded BLAS spends more time
+    The tiles are small products: a multi-threaded BLAS spends more time
     waking and waiting for its threads than multiplying, badly so on a busy
-    machine. Parallelism comes from running strips on worker threads instead.
+    machine. Parallelism comes from running tiles on worker threads instead.
     """
     global _blas_users, _blas_limiter
     with _blas_lock:
@@ -144,7 +165,7 @@ def single_threaded_blas() -> Iterator[None]:
 
 
 def default_workers() -> int:
-    """Worker threads for strips: the CPUs this process may use, at most 4."""
+    """Worker threads for tiles: the CPUs this process may use, at most 4."""
     try:
         available = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -152,15 +173,15 @@ def default_workers() -> int:
     return max(1, min(4, available))
 
 
-def run_strips(height: int, work: Callable[[int, int], None], workers: int | None = None) -> None:
-    """Call ``work(y0, y1)`` for every strip, on worker threads, with single-threaded BLAS."""
-    spans = strips(height)
+def run_tiles(height: int, width: int, work: Callable[[tuple[int, int], tuple[int, int]], None], workers: int | None = None) -> None:
+    """Call ``work(rows, cols)`` for every tile, on worker threads, with single-threaded BLAS."""
+    spans = tiles(height, width)
     workers = min(workers or default_workers(), len(spans))
     with single_threaded_blas():
         if workers <= 1:
-            for y0, y1 in spans:
-                work(y0, y1)
+            for rows, cols in spans:
+                work(rows, cols)
             return
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for future in [pool.submit(work, y0, y1) for y0, y1 in spans]:
+            for future in [pool.submit(work, rows, cols) for rows, cols in spans]:
                 future.result()

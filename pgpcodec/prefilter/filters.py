@@ -74,7 +74,7 @@ def gaussian_blur(image: np.ndarray, sigma: float, truncate: float = 3.0, *, wor
     """Separable full-image Gaussian as float32, same shape as ``image``.
 
     Kernel radius ``int(truncate·σ + 0.5)`` and mirrored borders, as
-    ``scipy.ndimage.gaussian_filter1d``; computed strip by strip as banded
+    ``scipy.ndimage.gaussian_filter1d``; computed tile by tile as banded
     matrix products (see :mod:`.blur`).
     """
     if not sigma > 0:
@@ -84,11 +84,12 @@ def gaussian_blur(image: np.ndarray, sigma: float, truncate: float = 3.0, *, wor
     out = np.empty(pixels.shape, dtype=np.float32)
     halo = blur.kernel_radius(sigma, truncate)
 
-    def work(y0: int, y1: int) -> None:
-        source = blur.padded_planar(pixels, y0, y1, halo)
-        out[y0:y1] = blur.blur_window(source, halo, (0, y1 - y0), (0, width), sigma, truncate).transpose(1, 2, 0)
+    def work(rows: tuple[int, int], cols: tuple[int, int]) -> None:
+        source = blur.padded_planar(pixels, rows, cols, halo)
+        blurred = blur.blur_window(source, halo, (0, rows[1] - rows[0]), (0, cols[1] - cols[0]), sigma, truncate)
+        out[rows[0] : rows[1], cols[0] : cols[1]] = blurred.transpose(1, 2, 0)
 
-    blur.run_strips(height, work, workers)
+    blur.run_tiles(height, width, work, workers)
     return out.reshape(image.shape)
 
 
@@ -154,9 +155,10 @@ def varying_gaussian(
     each): no blocks, no seams. Pixels with σ ≤ 1e-6 are copied from the
     input bit for bit; a constant σ map is exactly one :func:`gaussian_blur`.
 
-    The work runs in strips of rows, and in each strip only the levels its
-    pixels use are blurred, over the bounding box of the pixels using them,
-    so the cost follows the σ map rather than the number of levels.
+    The work runs in tiles (strips of rows, cut into column ranges on wide
+    images), and in each tile only the levels its pixels use are blurred,
+    over the runs of column cells whose pixels use them, so the cost follows
+    the σ map rather than the number of levels.
     """
     if sigma.shape != image.shape[:2]:
         raise ValueError(f"sigma map {sigma.shape} does not match image {image.shape[:2]}")
@@ -165,18 +167,19 @@ def varying_gaussian(
     if not (levels > 0).any():
         return image.copy()
     pixels = _as_channels(image)
-    width = pixels.shape[1]
     result = np.empty_like(pixels)
     radii = [blur.kernel_radius(level, truncate) if level > 0 else 0 for level in levels]
     # Levels whose kernel rounds to one tap are the image itself: blur them once, as one flat-bottomed hat.
     identity = sum(1 for r in radii if r == 0)
 
-    def work(y0: int, y1: int) -> None:
-        strip_sigma = sigma[y0:y1]
-        position = level_positions(strip_sigma, levels)
-        parts = _strip_levels(position, identity)
+    def work(tile_rows: tuple[int, int], tile_cols: tuple[int, int]) -> None:
+        tile = (slice(*tile_rows), slice(*tile_cols))
+        tile_sigma = sigma[tile]
+        height, width = tile_sigma.shape
+        position = level_positions(tile_sigma, levels)
+        parts = _tile_levels(position, identity)
         halo = max(radii[i] for i, _, _ in parts)
-        source = blur.padded_planar(pixels, y0, y1, halo)
+        source = blur.padded_planar(pixels, tile_rows, tile_cols, halo)
 
         def level_image(i: int, rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
             if radii[i] == 0:
@@ -184,9 +187,9 @@ def varying_gaussian(
             return blur.blur_window(source, halo, rows, cols, levels[i], truncate)
 
         if len({i for i, _, _ in parts}) == 1:  # the hats sum to 1, so a lone level has weight 1 everywhere
-            total = np.array(level_image(parts[0][0], (0, y1 - y0), (0, width)))
+            total = np.array(level_image(parts[0][0], (0, height), (0, width)))
         else:
-            total = np.zeros((pixels.shape[2], y1 - y0, width), dtype=np.float32)
+            total = np.zeros((pixels.shape[2], height, width), dtype=np.float32)
             for i, rows, cols in parts:
                 box = (slice(*rows), slice(*cols))
                 weight = hat_weight(position[box], i, flat_below=i == identity - 1)
@@ -198,12 +201,12 @@ def varying_gaussian(
                 total[:, box[0], box[1]] += layer
         np.rint(total, out=total)
         np.clip(total, 0, 255, out=total)
-        np.copyto(result[y0:y1], total.transpose(1, 2, 0), casting="unsafe")
-        untouched = strip_sigma == 0
+        np.copyto(result[tile], total.transpose(1, 2, 0), casting="unsafe")
+        untouched = tile_sigma == 0
         if untouched.any():
-            np.copyto(result[y0:y1], pixels[y0:y1], where=untouched[..., None])
+            np.copyto(result[tile], pixels[tile], where=untouched[..., None])
 
-    blur.run_strips(pixels.shape[0], work, workers)
+    blur.run_tiles(*pixels.shape[:2], work, workers)
     return result.reshape(image.shape)
 
 
@@ -223,17 +226,17 @@ def hat_weight(position: np.ndarray, i: int, *, flat_below: bool = False) -> np.
 
 
 COLUMN_TILE = 64
-"""Width of the column tiles over which a strip decides which levels to blur where."""
+"""Width of the column cells over which a tile decides which levels to blur where."""
 
 
-def _strip_levels(position: np.ndarray, identity: int) -> list[tuple[int, tuple[int, int], tuple[int, int]]]:
-    """The levels a strip uses, as (level, row range, column range) windows covering the pixels that use it.
+def _tile_levels(position: np.ndarray, identity: int) -> list[tuple[int, tuple[int, int], tuple[int, int]]]:
+    """The levels a tile uses, as (level, row range, column range) windows covering the pixels that use it.
 
     Level i is used where ``|position − i| < 1``; the identity levels
     (indices below ``identity``) count as one level, ``identity − 1``, used
-    wherever ``position < identity``. Columns are looked at in tiles of
-    COLUMN_TILE pixels and each run of tiles that use a level is one window,
-    so a level used at both ends of a strip is not blurred in between.
+    wherever ``position < identity``. Columns are looked at in cells of
+    COLUMN_TILE pixels and each run of cells that use a level is one window,
+    so a level used at both ends of a tile is not blurred in between.
     """
     height, width = position.shape
     n_tiles = -(-width // COLUMN_TILE)
