@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 
 import click
 
@@ -68,10 +69,17 @@ def report_error(exc: BaseException) -> None:
     click.echo(" ".join(text.split("\n")), err=True)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    click.echo(f"pgpcodec: warning: {message}", err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     try:
-        code = cli.main(args=args, prog_name="pgpcodec", standalone_mode=False)
+        with warnings.catch_warnings():
+            if not _debug_requested(args):
+                warnings.showwarning = _show_warning  # one line, like errors; --debug keeps file:line
+            code = cli.main(args=args, prog_name="pgpcodec", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("pgpcodec: aborted", err=True)
         code = 130

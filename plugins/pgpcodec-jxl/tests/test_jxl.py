@@ -47,7 +47,7 @@ def test_encode_and_decode_from_the_command_line(pgpcodec_cli, tmp_path):
 
     source = sample_file(tmp_path / "photo.png", 80, 60)
     out = tmp_path / "photo.jxl"
-    result = pgpcodec_cli("encode", source, "--codec", "jxl", "--scorer", "uniform", "-q", "60", "-o", out)
+    result = pgpcodec_cli("encode", source, "--codec", "jxl", "--scorer", "uniform", "--prompt-processor", "none", "-q", "60", "-o", out)
     assert result.exit_code == 0, result.stderr
     assert out.read_bytes()[:2] == b"\xff\x0a"
     back = tmp_path / "back.png"
