@@ -92,7 +92,7 @@ class Registration:
     plugin: str
 
 
-def _normalise(name: str) -> str:
+def normalise_name(name: str) -> str:
     """Distribution-name normalisation (PEP 503), so pgpcodec_jxl, pgpcodec-jxl and PGPCODEC.JXL match."""
     return "-".join(name.strip().replace("_", "-").replace(".", "-").lower().split("-"))
 
@@ -133,10 +133,10 @@ class PluginRegistry:
         eps = sorted(eps, key=lambda ep: (ep.dist.name != BUILTIN_DISTRIBUTION if ep.dist else True, ep.name))
         if wanted is None:
             return eps, []
-        allowed = {_normalise(item) for item in wanted.split(",") if item.strip()}
+        allowed = {normalise_name(item) for item in wanted.split(",") if item.strip()}
 
         def named(ep: EntryPoint) -> set[str]:
-            return {_normalise(ep.name)} | ({_normalise(ep.dist.name)} if ep.dist else set())
+            return {normalise_name(ep.name)} | ({normalise_name(ep.dist.name)} if ep.dist else set())
 
         builtin = [ep for ep in eps if ep.dist and ep.dist.name == BUILTIN_DISTRIBUTION]
         others = [ep for ep in eps if ep not in builtin]

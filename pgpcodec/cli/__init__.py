@@ -23,6 +23,8 @@ COMMANDS = {
     "prefilter": ("pgpcodec.cli.encode", "prefilter", "Write the prefiltered image as PNG, without encoding."),
     "decode": ("pgpcodec.cli.decode", "decode", "Decode a bitstream to PNG."),
     "plugins": ("pgpcodec.cli.plugins", "plugins", "List installed plugins and what they provide."),
+    "install": ("pgpcodec.cli.install", "install", "Install plugins with pip into pgpcodec's own environment."),
+    "uninstall": ("pgpcodec.cli.install", "uninstall", "Uninstall plugins from pgpcodec's own environment."),
     "setup-nltk": ("pgpcodec.cli.setup", "setup_nltk", "Install the NLTK data the nltk prompt processor needs."),
 }
 
