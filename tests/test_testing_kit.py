@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from pgpcodec.interfaces import BlockGrid, Codec, ScoreMap, Scorer
-from pgpcodec.testing.codec_contract import CodecContract
+from pgpcodec.testing.codec_contract import CodecContractTests
 from pgpcodec.testing.samples import SAMPLE_MODES, sample_image
-from pgpcodec.testing.scorer_contract import ScorerContract
+from pgpcodec.testing.scorer_contract import ScorerContractTests
 from pgpcodec_codecs.pillow import JpegCodec
 from pgpcodec_scorers.basic import UniformScorer
 
@@ -69,21 +69,23 @@ class SmallImageCrashScorer(OnesScorer):
         return np.ones(image.shape[:2])
 
 
-def failing_contract_tests(contract, subject, factory_name: str) -> list[str]:
+def failing_contract_tests(contract_class, subject, factory_name: str, name_attribute: str) -> list[str]:
     """Names of the contract's tests that fail (raise anything, or pytest.fail) for ``subject``."""
-    setattr(contract, factory_name, lambda: subject)
-    contract.huge_size = (300, 200)
+    attributes = {factory_name: lambda self: subject, name_attribute: subject.name, "huge_size": (300, 200)}
+    contract = type("Contract", (contract_class,), attributes)()
     failed = []
     for name in sorted(n for n in dir(contract) if n.startswith("test_")):
         try:
-            getattr(contract, name)(subject)
+            getattr(contract, name)()
+        except pytest.skip.Exception:
+            pass
         except (Exception, pytest.fail.Exception):
             failed.append(name)
     return failed
 
 
 def run_scorer_contract(scorer: Scorer) -> list[str]:
-    return failing_contract_tests(ScorerContract(), scorer, "make_scorer")
+    return failing_contract_tests(ScorerContractTests, scorer, "make_scorer", "scorer_name")
 
 
 def test_a_correct_scorer_passes_the_contract():
@@ -94,10 +96,10 @@ def test_a_correct_scorer_passes_the_contract():
     "scorer, expected",
     [
         (NegativeScorer(), "test_score_map_shape_and_positivity"),
-        (NanOnFlatScorer(), "test_constant_image"),
+        (NanOnFlatScorer(), "test_constant_images"),
         (RandomScorer(), "test_deterministic"),
-        (PromptSensitiveScorer(), "test_prompt_agnostic_scorer_ignores_prompt"),
-        (ScribblingScorer(), "test_input_not_modified"),
+        (PromptSensitiveScorer(), "test_prompt_ignored_when_not_guided"),
+        (ScribblingScorer(), "test_input_untouched"),
         (WrongSizeScorer(), "test_score_map_shape_and_positivity"),
         (SmallImageCrashScorer(), "test_tiny_images"),
     ],
@@ -131,7 +133,7 @@ class FixedSizeJpeg(JpegCodec):
 
 
 def run_codec_contract(codec: Codec) -> list[str]:
-    return failing_contract_tests(CodecContract(), codec, "make_codec")
+    return failing_contract_tests(CodecContractTests, codec, "make_codec", "codec_name")
 
 
 def test_a_correct_codec_passes_the_contract():
@@ -142,9 +144,9 @@ def test_a_correct_codec_passes_the_contract():
     "codec, expected",
     [
         (NoisyJpeg(), "test_deterministic"),
-        (GreedyJpeg(), "test_accepts_its_own_bitstream_only"),
+        (GreedyJpeg(), "test_accepts_own_output"),
         (CrashingDecodeJpeg(), "test_garbage_is_a_codec_error"),
-        (FixedSizeJpeg(), "test_best_quality_is_close_and_worst_is_smaller"),
+        (FixedSizeJpeg(), "test_worst_quality_is_smaller"),
     ],
     ids=lambda v: type(v).__name__ if isinstance(v, Codec) else None,
 )

@@ -1,4 +1,4 @@
-"""Deterministic sample images for tests: photo-like content in any size and Pillow mode."""
+"""Deterministic sample pictures for tests: photo-like content in any size and Pillow mode."""
 
 from __future__ import annotations
 
@@ -7,54 +7,49 @@ from pathlib import Path
 
 import numpy as np
 
-SAMPLE_MODES = ("RGB", "RGBA", "L", "LA", "P", "1", "I;16", "CMYK")
+SAMPLE_MODES = ("RGB", "1", "L", "LA", "RGBA", "P", "I;16", "CMYK")
 """Pillow modes a loader or codec meets in the wild."""
 
 
-def sample_image(width: int, height: int, *, seed: int = 0) -> np.ndarray:
-    """An (H, W, 3) uint8 RGB image with smooth gradients, a few sharp shapes and mild noise.
+def sample_image(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """A deterministic photo-like test picture: smooth colour ramps, an edge and mild noise.
 
-    Smooth parts, edges and texture together exercise scorers and codecs
-    the way a photo does; the same arguments always give the same pixels.
-    Each call returns a new array that the caller may modify.
+    The same arguments always give the same pixels; each call returns a
+    new (H, W, 3) uint8 array that the caller may modify.
     """
     return _cached_sample(width, height, seed).copy()
 
 
 @functools.lru_cache(maxsize=4)
 def _cached_sample(width: int, height: int, seed: int) -> np.ndarray:
-    """Big samples take seconds to draw; contract suites ask for the same ones again."""
+    """Drawing a 12 MP sample takes seconds; contract suites ask for the same ones again."""
     if width < 1 or height < 1:
         raise ValueError(f"need a positive size, got {width}x{height}")
     rng = np.random.default_rng(seed)
-    ys = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
-    xs = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :]
-    image = np.empty((height, width, 3), dtype=np.float32)
-    image[..., 0] = 200 * xs + 30 * np.sin(6 * ys)
-    image[..., 1] = 180 * ys + 40 * np.cos(5 * xs)
-    image[..., 2] = 120 + 80 * np.sin(4 * (xs + ys))
-    for _ in range(3):
-        cx, cy = rng.random(2)
-        radius = 0.05 + 0.15 * rng.random()
-        inside = (xs - cx) ** 2 + (ys - cy) ** 2 < radius**2
-        image[inside] = rng.integers(0, 256, 3)
-    image += rng.standard_normal(image.shape, dtype=np.float32) * np.float32(6.0)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    fx, fy = x / max(width - 1, 1), y / max(height - 1, 1)
+    red = 200 * fx + 30
+    green = 180 * fy + 40 * np.sin(6 * fx)
+    blue = np.where(fx + fy > 1.0, 190.0, 60.0)
+    image = np.stack([red, green, blue], axis=-1) + rng.normal(0, 4, (height, width, 3))
     result = np.clip(np.rint(image), 0, 255).astype(np.uint8)
     result.flags.writeable = False
     return result
 
 
-def sample_file(path: str | Path, width: int = 64, height: int = 48, *, mode: str = "RGB", seed: int = 0) -> Path:
-    """Write :func:`sample_image` in Pillow ``mode`` to ``path`` (format from the suffix)."""
+def image_in_mode(mode: str, width: int = 24, height: int = 20, seed: int = 0):
+    """A Pillow image in ``mode`` made from :func:`sample_image`."""
     from PIL import Image
 
-    path = Path(path)
-    image = Image.fromarray(sample_image(width, height, seed=seed))
+    rgb = Image.fromarray(sample_image(width, height, seed))
     if mode == "I;16":
-        image = Image.fromarray((np.asarray(image.convert("L"), dtype=np.uint16) * 257))
-    elif mode == "P":
-        image = image.quantize(64)
-    elif mode != "RGB":
-        image = image.convert(mode)
-    image.save(path)
+        gray = np.asarray(rgb.convert("L"), dtype=np.uint16) * 257
+        return Image.frombytes("I;16", rgb.size, gray.astype("<u2").tobytes())
+    return rgb.convert(mode)
+
+
+def sample_file(path: str | Path, width: int = 64, height: int = 48, *, mode: str = "RGB", seed: int = 0) -> Path:
+    """Write :func:`image_in_mode` to ``path``, in the format its suffix names."""
+    path = Path(path)
+    image_in_mode(mode, width, height, seed).save(path)
     return path

@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 
-from pgpcodec.testing.scorer_contract import ScorerContract
+from pgpcodec.testing.scorer_contract import ScorerContractTests
 from pgpcodec_saliency import SpectralResidualScorer
 from pgpcodec_saliency.spectral import saliency_scores, spectral_residual, to_gray, working_grid_shape
 
 
-class TestSpectralResidualContract(ScorerContract):
+class TestSpectralResidualContract(ScorerContractTests):
     scorer_name = "spectral-residual"
 
 
