@@ -17,9 +17,9 @@ and sizes 1×1, 15×17, 4000×3 and 16×16 either work or raise a clear
 worst quality setting gives a smaller file than the best; ``accepts()``
 recognises the codec's own files and not zero bytes; a bitstream that is
 not the codec's raises :class:`CodecError`; the input array is left
-untouched; and a file that
-pgpcodec wrote decodes with an independent decoder (Pillow for JPEG, WebP,
-AVIF and HEIC, ffmpeg for VVC ``.266``) to nearly the same picture.
+untouched; and a file that pgpcodec wrote decodes with an independent
+decoder (Pillow for JPEG, WebP, AVIF and HEIC, ffmpeg for VVC ``.266``)
+to nearly the same picture.
 Every check is also a plain function (``check_*``) for use outside pytest.
 """
 
