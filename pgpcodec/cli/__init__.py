@@ -22,6 +22,7 @@ COMMANDS = {
     "prefilter": ("pgpcodec.cli.encode", "prefilter", "Write the prefiltered image as PNG, without encoding."),
     "decode": ("pgpcodec.cli.decode", "decode", "Decode a bitstream to PNG."),
     "plugins": ("pgpcodec.cli.plugins", "plugins", "List installed plugins and what they provide."),
+    "models": ("pgpcodec.cli.models", "models", "List, pull, import, export, verify and remove scorer models."),
     "setup-nltk": ("pgpcodec.cli.setup", "setup_nltk", "Install the NLTK data the nltk prompt processor needs."),
 }
 

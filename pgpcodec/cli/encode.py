@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import InputError, PgpcodecError, UsageError
+from ..errors import InputError, ModelNotFoundError, PgpcodecError, UsageError
 from .options import build_pipeline, parse_box, pipeline_options
 
 
@@ -93,7 +93,14 @@ def encode(images, codec, quality, output, no_prefilter, save_filtered, explain,
     """Prefilter IMAGES for the prompt and encode them with a standard codec."""
     from ..imaging import load_image, png_bytes, write_atomic
 
-    pipeline = build_pipeline(codec=codec, **opts)
+    try:
+        pipeline = build_pipeline(codec=codec, **opts)
+    except ModelNotFoundError as exc:
+        from .models import offer_pull
+
+        if not offer_pull(exc):
+            raise
+        pipeline = build_pipeline(codec=codec, **opts)
     pipeline.codec.validate_quality(quality)
     boxes = _boxes(opts["regions"])
     if (save_filtered or explain) and len(images) > 1:
