@@ -143,24 +143,28 @@ def _hub_file(name: str, source: HubSource, filename: str, staging: Path, requir
             endpoint=os.environ.get("HF_ENDPOINT") or None,
             local_files_only=offline(),
         )
+    # LocalEntryNotFoundError (offline, or the server unreachable) subclasses
+    # EntryNotFoundError (the file is not in the repo), so it comes first.
+    except LocalEntryNotFoundError:
+        if offline():
+            raise _offline_error(name, filename) from None
+        raise DownloadError(
+            f"cannot reach {os.environ.get('HF_ENDPOINT') or 'huggingface.co'} to download {filename} for {name}",
+            f"check the network and run '{pull_command(name)}' again, "
+            f"or bring the files over and run 'pgpcodec models import {name} PATH'",
+        ) from None
     except EntryNotFoundError:
         if offline():
             raise _offline_error(name, filename) from None
         if not required:
             return None
         raise DownloadError(f"{source.repo_id}@{source.revision} has no file {filename}") from None
-    except LocalEntryNotFoundError:
-        raise (_offline_error(name, filename) if offline() else DownloadError(
-            f"cannot reach {os.environ.get('HF_ENDPOINT') or 'huggingface.co'} to download {filename} for {name}",
-            f"check the network and run '{pull_command(name)}' again (it resumes), "
-            f"or bring the files over and run 'pgpcodec models import {name} PATH'",
-        )) from None
     except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
         raise DownloadError(f"{source.describe()}: {type(exc).__name__}", "check the repo id and --revision") from None
     except Exception as exc:  # httpx/OS errors and the hub's consistency checks
         raise DownloadError(
             f"downloading {filename} for {name} failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-            f"run '{pull_command(name)}' again: it resumes what was downloaded",
+            f"run '{pull_command(name)}' again",
         ) from None
     return _checked(name, staging, filename, Path(path), origin, source.sha256.get(filename))
 
@@ -189,7 +193,7 @@ def fetch_hub(name: str, source: HubSource) -> tuple[Path, list[Fetched]]:
                 fetched.append(got)
                 break
         tokenizer = _hub_file(name, source, "tokenizer.json", staging, required=False)
-    except DownloadError:
+    except (DownloadError, MissingResourceError):
         # huggingface_hub cannot resume a file across pulls: keep nothing (locks, metadata) behind.
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -202,7 +206,6 @@ def fetch_hub(name: str, source: HubSource) -> tuple[Path, list[Fetched]]:
 def fetch_url(name: str, source: UrlSource) -> tuple[Path, list[Fetched]]:
     """Download a checkpoint by URL, resuming a partial download."""
     staging = download_dir(name)
-    staging.mkdir(parents=True, exist_ok=True)
     target = staging / source.filename
     if not target.is_file():
         if offline():
@@ -210,14 +213,19 @@ def fetch_url(name: str, source: UrlSource) -> tuple[Path, list[Fetched]]:
         _require_hub()
         from huggingface_hub.file_download import http_get
 
+        staging.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".incomplete")
         try:
             with open(partial, "ab") as handle:
                 http_get(source.url, handle, resume_size=handle.tell(), displayed_filename=source.filename)
         except Exception as exc:
+            kept = partial.stat().st_size
+            if not kept:  # nothing to resume from
+                shutil.rmtree(staging, ignore_errors=True)
+            resumes = f" (it resumes from the {kept:,} bytes downloaded)" if kept else ""
             raise DownloadError(
                 f"downloading {source.url} failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-                f"run '{pull_command(name)}' again: it resumes what was downloaded, "
+                f"run '{pull_command(name)}' again{resumes}, "
                 f"or bring the file over and run 'pgpcodec models import {name} PATH'",
             ) from None
         os.replace(partial, target)

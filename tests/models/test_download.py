@@ -163,3 +163,42 @@ def test_release_file_by_url_resumes_and_checks_the_hash(models_dir):
         with pytest.raises(HashMismatchError):
             fetch_url("urltest", source)
     assert _all_files(models_dir) == []
+
+
+def test_unreachable_hub_is_a_download_error_naming_both_ways_out(models_dir, monkeypatch):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    import huggingface_hub.utils._http as hub_http
+
+    # huggingface_hub backs off 1+2+4+8+8 s between its five retries: skip the waiting, keep the retries.
+    monkeypatch.setattr(hub_http, "time", type("NoWait", (), {"sleep": staticmethod(lambda s: None), "time": hub_http.time.time, "monotonic": hub_http.time.monotonic})())
+    _register(monkeypatch)
+    with pytest.raises(DownloadError, match="cannot reach") as caught:
+        pull("testclip")
+    assert "pgpcodec models pull testclip" in caught.value.hint and "pgpcodec models import testclip" in caught.value.hint
+    assert _all_files(models_dir) == []
+
+
+def test_encode_offers_a_pull_only_interactively_and_only_for_registry_names(monkeypatch):
+    from pgpcodec.cli import models as models_cli
+    from pgpcodec.errors import ModelNotFoundError
+    from pgpcodec.models import install
+
+    pulled = []
+    monkeypatch.setattr(install, "pull", lambda name, **kw: pulled.append(name))
+    monkeypatch.setattr(models_cli.click, "confirm", lambda *a, **kw: True)
+    error = ModelNotFoundError("missing", "run 'pgpcodec models pull tinyclip57'")
+    error.model_name = "tinyclip57"
+    monkeypatch.setattr(models_cli.sys.stdin, "isatty", lambda: False, raising=False)
+    assert models_cli.offer_pull(error) is False and pulled == []
+    monkeypatch.setattr(models_cli.sys, "stdin", type("Tty", (), {"isatty": staticmethod(lambda: True)})())
+    assert models_cli.offer_pull(error) is True and pulled == ["tinyclip57"]
+    error.model_name = "somewhere/else"
+    assert models_cli.offer_pull(error) is False
+    monkeypatch.setattr(models_cli.click, "confirm", lambda *a, **kw: False)
+    error.model_name = "tinyclip57"
+    assert models_cli.offer_pull(error) is False and pulled == ["tinyclip57"]
