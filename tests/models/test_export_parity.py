@@ -15,7 +15,9 @@ torch = pytest.importorskip("torch")
 onnxruntime = pytest.importorskip("onnxruntime")
 
 from pgpcodec.cli import main  # noqa: E402
-from pgpcodec.models.export import tinyclip_towers, write_model_dir  # noqa: E402
+from pgpcodec.models.export import tinyclip_towers  # noqa: E402
+from pgpcodec.models.install import import_model  # noqa: E402
+from pgpcodec.models.verify import sha256_file  # noqa: E402
 from pgpcodec.models.verify import verify_dir  # noqa: E402
 
 SMALL = "TinyCLIP-ViT-8M-16-Text-3M"
@@ -120,7 +122,7 @@ def test_import_list_verify_rm_a_model_directory(small_model, models_dir, capsys
 
 
 @pytest.mark.slow
-def test_auto_variant_checkpoint_is_pruned_like_tinyclip_and_exports_exactly(tmp_path):
+def test_auto_variant_checkpoint_is_pruned_like_tinyclip_and_exports_exactly(tmp_path, models_dir):
     """A pruned checkpoint of the auto-22M config: load, prune, export; compare with the masked full model."""
     from pgpcodec.models._tinyclip.model import CLIP, prune_model
     from pgpcodec.models.export import _random_prune_structure, _tinyclip_config
@@ -134,16 +136,46 @@ def test_auto_variant_checkpoint_is_pruned_like_tinyclip_and_exports_exactly(tmp
         # The full model with its L0 masks applied at run time: what TinyCLIP trains and evaluates.
         image_ref, text_ref = masked.encode_image(pixels).numpy(), masked.encode_text(ids).numpy()
         pruned = prune_model(masked)
-    # What the model zoo publishes: the pruned tensors only.
-    checkpoint = tmp_path / "auto.pt"
+    # What the model zoo publishes: the pruned tensors only, saved from a DDP-wrapped model.
+    checkpoint = tmp_path / "TinyCLIP-auto-ViT-22M-32-Text-10M-LAION400M.pt"
     torch.save({"state_dict": {"module." + k: v for k, v in pruned.state_dict().items()}}, checkpoint)
-    towers = tinyclip_towers(AUTO, checkpoint=checkpoint)
-    width = towers.vision.inner.visual.conv1.weight.shape[0]
-    assert width < config["vision_cfg"]["width"]  # really pruned
-    out = write_model_dir(tmp_path / "auto", towers, name="auto", weights="random-init", source={})
+    out = import_model("tinyclip57", checkpoint)  # the registry name gives the architecture
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["architecture"] == AUTO
+    assert manifest["source"]["files"][checkpoint.name]["sha256"] == sha256_file(checkpoint)
+    full_vision_bytes = 4 * 12 * 12 * config["vision_cfg"]["width"] ** 2
+    assert (out / "vision.onnx").stat().st_size < full_vision_bytes / 2  # really pruned
     image_fp32 = _onnx(out / "vision.onnx", "pixel_values", pixels.numpy())
     text_fp32 = _onnx(out / "text.onnx", "input_ids", ids.numpy())
     assert np.abs(image_fp32 - image_ref).max() < 1e-4
     assert np.abs(text_fp32 - text_ref).max() < 1e-4
     assert _cosines(_onnx(out / "vision.int8.onnx", "pixel_values", pixels.numpy()), image_ref).min() > 0.99
     assert _cosines(_onnx(out / "text.int8.onnx", "input_ids", ids.numpy()), text_ref).min() > 0.99
+
+
+def test_open_clip_style_checkpoint_loads_into_the_same_towers(tmp_path):
+    """Old open_clip key names (visual.*, transformer.*, logit_scale) behind a DDP 'module.' prefix."""
+    reference = tinyclip_towers(SMALL, seed=5)
+    state = {}
+    for key, value in reference.vision.inner.state_dict().items():
+        state["module." + key] = value  # visual.*
+    for key, value in reference.text.inner.state_dict().items():
+        state["module." + key] = value  # token_embedding.*, transformer.*, ...
+    state["module.logit_scale"] = torch.tensor(2.0)
+    checkpoint = tmp_path / "small.pt"
+    torch.save(state, checkpoint)
+    loaded = tinyclip_towers(SMALL, checkpoint=checkpoint, seed=6)
+    pixels, ids = _inputs(40, 2)
+    with torch.no_grad():
+        assert torch.equal(loaded.vision(pixels), reference.vision(pixels))
+        assert torch.equal(loaded.text(ids), reference.text(ids))
+    assert loaded.logit_scale == pytest.approx(float(np.exp(2.0)))
+
+
+def test_checkpoint_of_another_architecture_is_a_clear_error(tmp_path):
+    from pgpcodec.models.export import ExportError
+
+    checkpoint = tmp_path / "wrong.pt"
+    torch.save({"visual.conv1.weight": torch.zeros(3), "logit_scale": torch.tensor(1.0)}, checkpoint)
+    with pytest.raises(ExportError, match="does not fit"):
+        tinyclip_towers(SMALL, checkpoint=checkpoint)
