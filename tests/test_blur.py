@@ -171,3 +171,13 @@ def test_padded_planar_mirrors_outside_and_reads_inside(cols, halo):
     rows = blur.reflect_indices(3 - halo, 11 + halo, 20)
     columns = blur.reflect_indices(cols[0] - halo, cols[1] + halo, 30)
     np.testing.assert_array_equal(padded, image[rows][:, columns].transpose(2, 0, 1).astype(np.float32))
+
+
+def test_tile_whose_sigmas_all_round_to_one_tap():
+    """A strip where every σ is below the first kernel wider than one tap, beside strips that blur."""
+    image = random_image(200, 90, seed=10)
+    sigma = np.full((200, 90), 6.0, dtype=np.float32)
+    sigma[:100] = np.linspace(0.01, 0.1, 90, dtype=np.float32)  # kernel radius round(3σ) = 0
+    out = filters.varying_gaussian(image, sigma)
+    np.testing.assert_array_equal(out[:64], image[:64])  # the first strip is untouched: one-tap kernels
+    assert np.abs(out.astype(int) - definition(image, sigma)).max() <= 1

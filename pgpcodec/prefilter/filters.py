@@ -244,7 +244,7 @@ def _tile_levels(position: np.ndarray, identity: int) -> list[tuple[int, tuple[i
     cells = padded.reshape(height, n_tiles, COLUMN_TILE)
     cell_low, cell_high = cells.min(axis=2), cells.max(axis=2)  # per row and column tile
     first = max(int(np.floor(cell_low.min())), identity - 1, 0)
-    last = int(np.ceil(cell_high.max()))
+    last = max(int(np.ceil(cell_high.max())), first)  # a tile all below the identity levels still uses them
     windows = []
     for i in range(first, last + 1):
         below = -np.inf if i == identity - 1 else i - 1
