@@ -187,21 +187,52 @@ class Pipeline:
         quality: float | None = None,
         regions: Sequence[Box] = (),
         prefilter: bool = True,
+        target_bytes: int | None = None,
+        target_bpp: float | None = None,
     ) -> EncodedImage:
-        """Prefilter (unless ``prefilter=False``) and encode; timings include the prefilter."""
+        """Prefilter (unless ``prefilter=False``) and encode; timings include the prefilter.
+
+        ``target_bytes``/``target_bpp`` replace ``quality``: the best quality
+        that fits is searched (:mod:`pgpcodec.ratecontrol`).
+        """
         if prefilter:
-            return self.encode_filtered(self.prefilter(image, prompt, regions=regions), quality)
+            result = self.prefilter(image, prompt, regions=regions)
+            return self.encode_filtered(result, quality, target_bytes=target_bytes, target_bpp=target_bpp)
         pixels, _ = _as_array(image)
-        encoded = self.codec.encode(pixels, quality)
+        encoded = self._encode_pixels(pixels, quality, target_bytes, target_bpp)
         return replace(encoded, timings={"prefilter": 0.0, **encoded.timings})
 
-    def encode_filtered(self, result: PrefilterResult, quality: float | None = None) -> EncodedImage:
+    def encode_filtered(
+        self,
+        result: PrefilterResult,
+        quality: float | None = None,
+        *,
+        target_bytes: int | None = None,
+        target_bpp: float | None = None,
+    ) -> EncodedImage:
         """Encode an already prefiltered image; its prefilter time goes into the timings."""
-        encoded = self.codec.encode(result.image, quality)
+        encoded = self._encode_pixels(result.image, quality, target_bytes, target_bpp)
         return replace(encoded, timings={"prefilter": result.seconds, **encoded.timings})
+
+    def _encode_pixels(self, pixels: np.ndarray, quality, target_bytes, target_bpp) -> EncodedImage:
+        if target_bytes is None and target_bpp is None:
+            return self.codec.encode(pixels, quality)
+        if quality is not None or (target_bytes is not None and target_bpp is not None):
+            raise UsageError("give only one of a quality, a target size in bytes and a target bpp")
+        from .ratecontrol import bytes_for_bpp, fit_to_size
+
+        height, width = pixels.shape[:2]
+        budget = int(target_bytes) if target_bytes is not None else bytes_for_bpp(target_bpp, width, height)
+        return fit_to_size(self.codec, pixels, budget)
 
     def decode(self, data: bytes) -> np.ndarray:
         return self.codec.decode(data)
+
+    def decode_timed(self, encoded: EncodedImage) -> tuple[np.ndarray, EncodedImage]:
+        """Decode ``encoded``; return the pixels and ``encoded`` with ``timings["decode"]`` added."""
+        start = time.perf_counter()
+        pixels = self.codec.decode(encoded.data)
+        return pixels, replace(encoded, timings={**encoded.timings, "decode": time.perf_counter() - start})
 
 
 def encode(

@@ -1,0 +1,1 @@
+"""Helpers for testing pgpcodec plugins: the codec contract (codec_contract)."""
