@@ -243,8 +243,11 @@ def encode(
     codec: str = "jpeg",
     quality: float | None = None,
     regions: Sequence[Box] = (),
+    target_bytes: int | None = None,
+    target_bpp: float | None = None,
+    codec_options: dict | None = None,
     **settings,
 ) -> EncodedImage:
     """One-shot encode. For many images, build a :class:`Pipeline` once and reuse it."""
-    pipeline = Pipeline(scorer=scorer, codec=codec, settings=PrefilterSettings(**settings))
-    return pipeline.encode(image, prompt, quality=quality, regions=regions)
+    pipeline = Pipeline(scorer=scorer, codec=codec, settings=PrefilterSettings(**settings), codec_options=codec_options)
+    return pipeline.encode(image, prompt, quality=quality, regions=regions, target_bytes=target_bytes, target_bpp=target_bpp)

@@ -82,3 +82,4 @@ def test_pipeline_targets_bytes():
     assert by_bpp.bpp <= 1.0 and by_bpp.timings["prefilter"] >= 0
     with pytest.raises(UsageError):
         pipe.encode(image, quality=50, target_bytes=1000)
+
