@@ -3,6 +3,7 @@ without and with the prompt-guided prefilter (regions scorer, the cup of coffee)
 
     .venv/bin/python benchmarks/codecs.py                  # all registered codecs
     .venv/bin/python benchmarks/codecs.py --codecs jpeg,vvenc
+    .venv/bin/python benchmarks/codecs.py --codecs cheng2020 --scale 1   # 0.24 MP: cheng2020 is slow on CPU
 
 The "size vs plain" column is the prefiltered file's size over the plain file's at
 the same setting, both measured in this run. cheng2020 runs with RANDOM weights
@@ -46,23 +47,24 @@ def settings_for(codec) -> tuple[int, ...]:
     return tuple(ladder[round(i * (len(ladder) - 1) / 4)] for i in (1, 2, 3))
 
 
-def load_photo() -> tuple[np.ndarray, tuple[int, int, int, int]]:
+def load_photo(scale: int = SCALE) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     with Image.open(PHOTO) as img:
-        big = img.convert("RGB").resize((img.width * SCALE, img.height * SCALE), Image.Resampling.BICUBIC)
-    return np.asarray(big), tuple(v * SCALE for v in CUP)
+        big = img.convert("RGB").resize((img.width * scale, img.height * scale), Image.Resampling.BICUBIC)
+    return np.asarray(big), tuple(v * scale for v in CUP)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--codecs", default=None, help="comma-separated codec names (default: all registered)")
+    parser.add_argument("--scale", type=int, default=SCALE, help="upscale factor of the 600x400 photo (default 2: 0.96 MP)")
     parser.add_argument("--cheng2020-pretrained", action="store_true", help="use the CompressAI zoo weights")
     args = parser.parse_args(argv)
 
-    image, cup = load_photo()
+    image, cup = load_photo(args.scale)
     x0, y0, x1, y1 = cup
     height, width = image.shape[:2]
     names = args.codecs.split(",") if args.codecs else get_registry().names("codec")
-    print(f"photo: {PHOTO.name} upscaled x{SCALE} to {width}x{height} ({width * height / 1e6:.2f} MP); "
+    print(f"photo: {PHOTO.name} upscaled x{args.scale} to {width}x{height} ({width * height / 1e6:.2f} MP); "
           f"prefilter: regions scorer, cup {cup}")
     header = f"{'codec':<22}{'setting':>8} {'prefilter':>9} {'bytes':>9} {'bpp':>7} {'PSNR':>6} {'cup PSNR':>8} " \
              f"{'size vs plain':>13} {'prefilter s':>11} {'encode s':>9} {'decode s':>9}"
