@@ -67,6 +67,8 @@ def test_target_too_small_is_a_clear_error(photo, tmp_path, capsys):
         (["--codec", "vvenc", "--preset", "ludicrous"], "unknown preset"),
         (["--codec", "vvenc", "--preset", "fast", "--codec-option", "preset=slow"], "both given"),
         (["--codec", "vvenc", "--codec-option", "timeout"], "is not KEY=VALUE"),
+        (["--codec", "jpeg", "--target-bytes", "0"], "must be positive"),
+        (["--codec", "jpeg", "--target-bpp", "-1"], "must be positive"),
     ],
 )
 def test_bad_options(photo, tmp_path, capsys, args, message):

@@ -135,6 +135,8 @@ def encode(
     rate = {"target_bytes": target_bytes, "target_bpp": target_bpp}
     if sum(value is not None for value in (quality, target_bytes, target_bpp)) > 1:
         raise UsageError("give only one of -q/--qp, --target-bytes and --target-bpp")
+    if (target_bytes is not None and target_bytes < 1) or (target_bpp is not None and not target_bpp > 0):
+        raise UsageError("--target-bytes and --target-bpp must be positive")
     pipeline.codec.validate_quality(quality)
     boxes = _boxes(opts["regions"])
     if (save_filtered or explain) and len(images) > 1:
