@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import tempfile
 from pathlib import Path
 
@@ -18,6 +19,15 @@ DEFAULT_MAX_PIXELS = 100_000_000
 def max_pixels() -> int:
     value = os.environ.get("PGPCODEC_MAX_PIXELS")
     return int(value) if value else DEFAULT_MAX_PIXELS
+
+
+def _quiet_pillow_bomb_warning() -> None:
+    """pgpcodec's own pixel limit replaces Pillow's warning; Pillow's hard error stays on."""
+    import warnings
+
+    from PIL import Image
+
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 def _register_heif() -> None:
@@ -39,6 +49,7 @@ def load_image(source: str | os.PathLike | bytes, *, limit: int | None = None) -
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     _register_heif()
+    _quiet_pillow_bomb_warning()
     limit = max_pixels() if limit is None else limit
     name = "<bytes>" if isinstance(source, (bytes, bytearray)) else str(source)
     if not isinstance(source, (bytes, bytearray)):
@@ -65,15 +76,57 @@ def load_image(source: str | os.PathLike | bytes, *, limit: int | None = None) -
                 notes.append(f"animated ({img.n_frames} frames): encoded the first frame only")
                 img.seek(0)
             img.load()
+            orientation = img.getexif().get(EXIF_ORIENTATION, 1)
             img = ImageOps.exif_transpose(img)
+            if orientation not in (None, 1):
+                notes.append(f"EXIF orientation {orientation} applied")
+            img = to_srgb(img, notes)
             array = as_rgb_array(img, notes)
-    except InputError:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise InputError(f"{name}: not a readable image ({exc})") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise InputError(f"{name}: cannot decode image ({exc})", "the file may be truncated or corrupt") from None
+    except InputError as exc:
+        if exc.message.startswith(name):
+            raise
+        raise InputError(f"{name}: {exc.message}", exc.hint) from None
+    except Image.DecompressionBombError as exc:
+        raise InputError(f"{name}: refused by Pillow's decompression-bomb guard ({exc})") from None
+    except UnidentifiedImageError:
+        raise InputError(f"{name}: not an image, or a format Pillow cannot read", "formats: JPEG, PNG, WebP, GIF, TIFF, BMP, HEIC, AVIF, …") from None
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, KeyError, MemoryError) as exc:
+        # Pillow's decoders report corrupt data with a variety of exception types.
+        raise InputError(f"{name}: cannot decode image ({type(exc).__name__}: {exc})", "the file may be truncated or corrupt") from None
     return array, notes
+
+
+EXIF_ORIENTATION = 0x0112
+SRGB_NAMES = ("srgb", "sRGB")
+
+
+def to_srgb(image, notes: list[str]):
+    """Convert an image with an embedded ICC profile to sRGB, which is what codecs and VLMs assume.
+
+    The encoders write no profile, so without this a wide-gamut (Display P3,
+    Adobe RGB) or CMYK photo would come out with shifted colours. An sRGB
+    profile is left alone (a round trip through LittleCMS can move values by
+    one); a profile LittleCMS cannot read is ignored with a note.
+    """
+    icc = image.info.get("icc_profile")
+    if not icc or image.mode not in ("RGB", "RGBA", "CMYK", "L", "LA"):
+        return image
+    from PIL import ImageCms
+
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        description = (ImageCms.getProfileDescription(source) or "").strip()
+        if any(tag.lower() in description.lower() for tag in SRGB_NAMES):
+            return image
+        if image.mode == "LA":
+            image = image.convert("RGBA")
+        out_mode = "RGBA" if image.mode == "RGBA" else "RGB"
+        converted = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode=out_mode)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
+        notes.append(f"ICC profile ignored ({exc})")
+        return image
+    notes.append(f"converted from ICC profile {description or 'unnamed'!r} to sRGB")
+    return converted
 
 
 def as_rgb_array(image, notes: list[str] | None = None) -> np.ndarray:
@@ -100,8 +153,8 @@ def as_rgb_array(image, notes: list[str] | None = None) -> np.ndarray:
     if image.width == 0 or image.height == 0:
         raise InputError("image has no pixels")
     mode = image.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        data = np.asarray(image, dtype=np.float64)
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        data = np.nan_to_num(np.asarray(image, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
         top = 65535.0 if mode.startswith("I;16") else max(float(data.max()), 1.0)
         if mode == "I" and data.max() <= 65535:
             top = 65535.0 if data.max() > 255 else 255.0
