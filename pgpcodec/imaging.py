@@ -6,6 +6,7 @@ import io
 import os
 import struct
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,15 +20,6 @@ DEFAULT_MAX_PIXELS = 100_000_000
 def max_pixels() -> int:
     value = os.environ.get("PGPCODEC_MAX_PIXELS")
     return int(value) if value else DEFAULT_MAX_PIXELS
-
-
-def _quiet_pillow_bomb_warning() -> None:
-    """pgpcodec's own pixel limit replaces Pillow's warning; Pillow's hard error stays on."""
-    import warnings
-
-    from PIL import Image
-
-    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 def _register_heif() -> None:
@@ -46,10 +38,7 @@ def load_image(source: str | os.PathLike | bytes, *, limit: int | None = None) -
     animation, alpha dropped, …). Raises :class:`InputError` for anything
     that is not a readable image or exceeds the pixel limit.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
     _register_heif()
-    _quiet_pillow_bomb_warning()
     limit = max_pixels() if limit is None else limit
     name = "<bytes>" if isinstance(source, (bytes, bytearray)) else str(source)
     if not isinstance(source, (bytes, bytearray)):
@@ -61,6 +50,24 @@ def load_image(source: str | os.PathLike | bytes, *, limit: int | None = None) -
         if path.stat().st_size == 0:
             raise InputError(f"{name}: file is empty")
     notes: list[str] = []
+    # Pillow reports oddities it works around (corrupt EXIF, …) as warnings;
+    # they become notes on this image instead of stray lines on stderr.
+    # (catch_warnings is process-wide: under threads a warning may still
+    # print or be missed, never worse.)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        array = _decode(source, name, limit, notes)
+    from PIL import Image
+
+    # Pillow's bomb *warning* is dropped: pgpcodec's own limit above decides (its hard error stays on).
+    ignored = (DeprecationWarning, Image.DecompressionBombWarning)
+    notes.extend(f"Pillow: {' '.join(str(w.message).split())}" for w in caught if not issubclass(w.category, ignored))
+    return array, notes
+
+
+def _decode(source, name: str, limit: int, notes: list[str]) -> np.ndarray:
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     try:
         # Pillow's own bomb guard stays on (it raises past 2x Image.MAX_IMAGE_PIXELS);
         # our limit is checked from the header before any pixel is decoded.
@@ -90,10 +97,10 @@ def load_image(source: str | os.PathLike | bytes, *, limit: int | None = None) -
         raise InputError(f"{name}: refused by Pillow's decompression-bomb guard ({exc})") from None
     except UnidentifiedImageError:
         raise InputError(f"{name}: not an image, or a format Pillow cannot read", "formats: JPEG, PNG, WebP, GIF, TIFF, BMP, HEIC, AVIF, …") from None
-    except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, KeyError, MemoryError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, RuntimeError, struct.error, IndexError, KeyError, MemoryError) as exc:
         # Pillow's decoders report corrupt data with a variety of exception types.
         raise InputError(f"{name}: cannot decode image ({type(exc).__name__}: {exc})", "the file may be truncated or corrupt") from None
-    return array, notes
+    return array
 
 
 EXIF_ORIENTATION = 0x0112

@@ -22,6 +22,7 @@ COMMANDS = {
     "prefilter": ("pgpcodec.cli.encode", "prefilter", "Write the prefiltered image as PNG, without encoding."),
     "decode": ("pgpcodec.cli.decode", "decode", "Decode a bitstream to PNG."),
     "plugins": ("pgpcodec.cli.plugins", "plugins", "List installed plugins and what they provide."),
+    "serve": ("pgpcodec.cli.serve", "serve", "Run the HTTP sidecar (POST /v1/encode)."),
     "setup-nltk": ("pgpcodec.cli.setup", "setup_nltk", "Install the NLTK data the nltk prompt processor needs."),
 }
 

@@ -80,6 +80,7 @@ class Batch:
                 except PgpcodecError as exc:
                     self.failed += 1
                     message = exc.message if exc.message.startswith(str(source)) else f"{source}: {exc.message}"
+                    message = " ".join(message.split())  # one line per file, whatever the exception text holds
                     console.print(f"[red]error[/red]: {escape(message)}" + (f" ({escape(exc.hint)})" if exc.hint else ""), markup=True)
                 except Exception as exc:  # a batch never dies on one file
                     if os.environ.get("PGPCODEC_DEBUG"):
