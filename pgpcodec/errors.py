@@ -41,7 +41,19 @@ class PluginError(PgpcodecError):
 
 
 class ModelNotFoundError(PgpcodecError):
-    """A model the scorer needs is not installed."""
+    """A model the scorer needs is not installed.
+
+    ``model_name`` is the registry name when there is one, so a caller (the
+    CLI) can offer to fetch it.
+    """
+
+    def __init__(self, message: str, hint: str | None = None, *, model_name: str | None = None):
+        super().__init__(message, hint)
+        self.model_name = model_name
+
+
+class InvalidModelError(PgpcodecError):
+    """A model directory exists but cannot be used: bad manifest, missing or mismatched files."""
 
 
 class MissingResourceError(PgpcodecError):

@@ -43,7 +43,7 @@ def explain_png(image: np.ndarray, result: PrefilterResult) -> bytes:
         ax.set_xticks([])
         ax.set_yticks([])
     prompt = result.prompt_used if len(result.prompt_used) <= 90 else result.prompt_used[:87] + "…"
-    fig.suptitle(f"scored text: {prompt!r}" if prompt else "no prompt", fontsize=10)
+    fig.suptitle(f"scorer {result.scorer}; scored text: {prompt!r}" if prompt else f"scorer {result.scorer}", fontsize=10)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import struct
@@ -96,7 +97,7 @@ def _decode(source, name: str, limit: int, notes: list[str]) -> np.ndarray:
     except Image.DecompressionBombError as exc:
         raise InputError(f"{name}: refused by Pillow's decompression-bomb guard ({exc})") from None
     except UnidentifiedImageError:
-        raise InputError(f"{name}: not an image, or a format Pillow cannot read", "formats: JPEG, PNG, WebP, GIF, TIFF, BMP, HEIC, AVIF, …") from None
+        raise InputError(f"{name}: not a readable image (not an image, or a format Pillow cannot read)", "formats: JPEG, PNG, WebP, GIF, TIFF, BMP, HEIC, AVIF, …") from None
     except (OSError, SyntaxError, ValueError, EOFError, RuntimeError, struct.error, IndexError, KeyError, MemoryError) as exc:
         # Pillow's decoders report corrupt data with a variety of exception types.
         raise InputError(f"{name}: cannot decode image ({type(exc).__name__}: {exc})", "the file may be truncated or corrupt") from None
@@ -179,6 +180,14 @@ def as_rgb_array(image, notes: list[str] | None = None) -> np.ndarray:
     return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
 
 
+@functools.cache
+def _umask() -> int:
+    # os.umask can only be read by setting it; done once, at first write.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: str | os.PathLike, data: bytes, *, force: bool = False) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder, then rename.
 
@@ -195,6 +204,7 @@ def write_atomic(path: str | os.PathLike, data: bytes, *, force: bool = False) -
         raise InputError(f"{target}: folder {folder} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; outputs get the usual permissions
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

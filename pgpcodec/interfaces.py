@@ -140,6 +140,8 @@ class Scorer(ABC):
     """False for scorers that ignore the prompt (uniform, saliency)."""
     preferred_sigma_map: tuple[str, float] | None = None
     """(sigma map name, σ_1) this scorer's scores are meant for; None means the default."""
+    random_weights: bool = False
+    """True for a model with randomly initialised weights: its scores carry no meaning, only its speed does."""
 
     @abstractmethod
     def score(self, image: np.ndarray, prompt: str, *, regions: Sequence[Box] = ()) -> ScoreMap:
@@ -148,6 +150,10 @@ class Scorer(ABC):
     def fits_context(self, text: str) -> bool:
         """Whether ``text`` fits the scorer's text context; unlimited by default."""
         return True
+
+    def describe(self) -> str:
+        """A short label for reports and explain pictures; says so when weights are random."""
+        return f"{self.name} (RANDOM-INIT weights)" if self.random_weights else self.name
 
 
 class SigmaMap(ABC):
@@ -182,8 +188,9 @@ class Codec(ABC):
             return self.default_quality
         low, high = self.quality_range
         if isinstance(quality, bool) or not float(quality).is_integer() or not low <= quality <= high:
+            shown = f"{quality:g}" if isinstance(quality, (int, float)) else repr(quality)
             raise UsageError(
-                f"{self.quality_label} {quality!r} is out of range for codec {self.name!r}",
+                f"{self.quality_label} {shown} is out of range for codec {self.name!r}",
                 f"use a whole number from {low} to {high}",
             )
         return int(quality)

@@ -8,6 +8,7 @@ thread-safe for concurrent calls.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -63,6 +64,8 @@ class PrefilterResult:
     sigma_field: SigmaField
     prompt_used: str
     seconds: float
+    scorer: str = ""
+    """The scorer's :meth:`~pgpcodec.interfaces.Scorer.describe` label."""
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def sigma_per_pixel(self) -> np.ndarray:
@@ -144,8 +147,9 @@ class Pipeline:
         self.settings = settings or PrefilterSettings()
         self.plugin_timeout = plugin_timeout
         """Seconds each plugin call may take (None: no limit); see :mod:`pgpcodec.guard`."""
-        self.scorer = scorer if isinstance(scorer, Scorer) else self._make_scorer(scorer, scorer_options or {})
+        # The codec first: a mistyped codec is reported before a model is loaded (or found missing).
         self.codec = codec if isinstance(codec, Codec) else self.registry.create("codec", codec, **(codec_options or {}))
+        self.scorer = scorer if isinstance(scorer, Scorer) else self._make_scorer(scorer, scorer_options or {})
         self.prompt_processor = (
             prompt_processor
             if isinstance(prompt_processor, PromptProcessor)
@@ -191,6 +195,8 @@ class Pipeline:
     def prefilter(self, image, prompt: str = "", *, regions: Sequence[Box] = ()) -> PrefilterResult:
         """Score ``image`` against ``prompt`` and blur what is irrelevant."""
         array, notes = _as_array(image)
+        if self.scorer.random_weights:
+            notes.append(f"scorer {self.scorer.name} has RANDOM-INIT weights: its relevance map carries no meaning")
         start = time.perf_counter()
         prompt = printable(prompt)
         if self.scorer.prompt_guided and not prompt.strip():
@@ -202,7 +208,9 @@ class Pipeline:
         score_map = self._score(array, text, tuple(regions))
         sigma_field = SigmaField(self._sigma(score_map.scores), score_map.grid)
         filtered = apply_profile(array, sigma_field, self.settings)
-        return PrefilterResult(filtered, score_map, sigma_field, text, time.perf_counter() - start, tuple(notes))
+        return PrefilterResult(
+            filtered, score_map, sigma_field, text, time.perf_counter() - start, self.scorer.describe(), tuple(notes)
+        )
 
     def _process_prompt(self, prompt: str) -> str:
         text = self._call("prompt_processor", self.prompt_processor, self.prompt_processor.process, prompt, self.scorer.fits_context)
@@ -271,6 +279,11 @@ class Pipeline:
         return self._call("codec", self.codec, self.codec.decode, data)
 
 
+@functools.lru_cache(maxsize=4)
+def _cached_pipeline(scorer: str, codec: str, settings: PrefilterSettings) -> Pipeline:
+    return Pipeline(scorer=scorer, codec=codec, settings=settings)
+
+
 def encode(
     image,
     prompt: str = "",
@@ -281,6 +294,6 @@ def encode(
     regions: Sequence[Box] = (),
     **settings,
 ) -> EncodedImage:
-    """One-shot encode. For many images, build a :class:`Pipeline` once and reuse it."""
-    pipeline = Pipeline(scorer=scorer, codec=codec, settings=PrefilterSettings(**settings))
+    """One-shot encode. The last few pipelines are kept, so repeated calls do not reload a model."""
+    pipeline = _cached_pipeline(scorer, codec, PrefilterSettings(**settings))
     return pipeline.encode(image, prompt, quality=quality, regions=regions)

@@ -110,14 +110,20 @@ def encode(images, codec, quality, output, no_prefilter, save_filtered, explain,
     """Prefilter IMAGES for the prompt and encode them with a standard codec."""
     from ..imaging import load_image, png_bytes, write_atomic
 
-    pipeline = build_pipeline(codec=codec, **opts)
-    pipeline.codec.validate_quality(quality)
+    if no_prefilter:
+        from ..plugins import get_registry
+
+        pipeline, codec_ = None, get_registry().create("codec", codec)
+    else:
+        pipeline = build_pipeline(codec=codec, **opts)
+        codec_ = pipeline.codec
+    codec_.validate_quality(quality)
     boxes = _boxes(opts["regions"])
     if (save_filtered or explain) and len(images) > 1:
         raise UsageError("--save-filtered and --explain take one image at a time")
     if no_prefilter and (save_filtered or explain):
         raise UsageError("--save-filtered and --explain need the prefilter; drop --no-prefilter")
-    targets = output_paths(images, output, pipeline.codec.extension)
+    targets = output_paths(images, output, codec_.extension)
     for side in (save_filtered, explain):
         if side and any(_same_file(Path(src), Path(side)) for src in images):
             raise InputError(f"{side}: would overwrite the input", "choose another path")
@@ -126,10 +132,11 @@ def encode(images, codec, quality, output, no_prefilter, save_filtered, explain,
         if target.exists() and not force:
             raise InputError(f"{target}: already exists", "pass --force to overwrite it")
         array, notes = load_image(source, limit=opts["max_pixels"])
-        if no_prefilter:
-            result = pipeline.encode(array, opts["prompt"], quality=quality, prefilter=False)
+        if pipeline is None:
+            result = codec_.encode(array, quality)
         else:
             filtered = pipeline.prefilter(array, opts["prompt"], regions=boxes)
+            notes += filtered.notes
             result = pipeline.encode_filtered(filtered, quality)
             if save_filtered:
                 write_atomic(save_filtered, png_bytes(filtered.image), force=force)

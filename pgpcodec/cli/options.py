@@ -19,6 +19,31 @@ def parse_box(text: str) -> tuple[int, int, int, int]:
     return values  # type: ignore[return-value]
 
 
+def parse_value(text: str):
+    """A command-line option value: int, float, true/false, or the string itself."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_options(pairs: tuple[str, ...], flag: str) -> dict:
+    """``KEY=VALUE`` pairs (from a repeatable option) to keyword arguments for a plugin factory."""
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key.isidentifier():
+            raise UsageError(f"{flag} {pair!r} is not KEY=VALUE", f"write it as e.g. {flag} precision=int8")
+        options[key] = parse_value(value)
+    return options
+
+
 def pipeline_options(command):
     """Scorer, prompt and filter options, shared by encode and prefilter."""
     options = [
@@ -33,6 +58,7 @@ def pipeline_options(command):
         click.option("--kernel-size", type=int, default=11, show_default=True, help="Kernel size of the reference profile."),
         click.option("--target-tiles", type=int, default=24, show_default=True, help="Tile count the stride aims for (tile scorers)."),
         click.option("--no-overlap", is_flag=True, help="Stride = tile size (the paper's no-overlap ablation)."),
+        click.option("--scorer-option", "scorer_option", multiple=True, metavar="KEY=VALUE", help="Option for the scorer, e.g. precision=int8; repeatable."),
         click.option("--max-pixels", type=int, default=None, help="Refuse larger images (default 100 MP or PGPCODEC_MAX_PIXELS)."),
     ]
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
@@ -63,6 +89,9 @@ def build_pipeline(codec: str | None = None, codec_options: dict | None = None, 
         codec=codec or "jpeg",
         prompt_processor=opts["prompt_processor"],
         settings=settings,
-        scorer_options=scorer_options(opts["target_tiles"], opts["no_overlap"]),
+        scorer_options={
+            **scorer_options(opts["target_tiles"], opts["no_overlap"]),
+            **parse_options(opts["scorer_option"], "--scorer-option"),
+        },
         codec_options=codec_options,
     )

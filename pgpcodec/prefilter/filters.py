@@ -51,16 +51,18 @@ def blockwise_gaussian(image: np.ndarray, block_sigma: np.ndarray, block: int, k
     kernels[..., half] = 1.0
     for r, c in zip(*np.nonzero(blur)):
         kernels[r, c] = gaussian_kernel(sigma[r, c], kernel_size)
-    blocks = image.reshape(rows, block, cols, block, channels).transpose(0, 2, 1, 3, 4).astype(np.float64)
-    pad = ((0, 0), (0, 0), (half, half), (half, half), (0, 0))
-    padded = np.pad(blocks, pad, mode="reflect")
-    k = kernels[:, :, :, None, None, None]
-    # Vertical pass over each block's padded rows, then horizontal.
-    vertical = sum(k[:, :, j] * padded[:, :, j : j + block, :, :] for j in range(kernel_size))
-    out = sum(k[:, :, j] * vertical[:, :, :, j : j + block, :] for j in range(kernel_size))
-    result = _round_to_uint8(out)
-    result[~blur] = blocks[~blur].astype(np.uint8)
-    return result.transpose(0, 2, 1, 3, 4).reshape(height, width, channels)
+    result = np.empty_like(image)
+    # One row of blocks at a time bounds the float64 working set to a band of the image.
+    for r in range(rows):
+        band = image[r * block : (r + 1) * block].reshape(block, cols, block, channels).transpose(1, 0, 2, 3)
+        padded = np.pad(band.astype(np.float64), ((0, 0), (half, half), (half, half), (0, 0)), mode="reflect")
+        k = kernels[r][:, :, None, None, None]
+        # Vertical pass over each block's padded rows, then horizontal.
+        vertical = sum(k[:, j] * padded[:, j : j + block] for j in range(kernel_size))
+        out = _round_to_uint8(sum(k[:, j] * vertical[:, :, j : j + block] for j in range(kernel_size)))
+        out[~blur[r]] = band[~blur[r]]
+        result[r * block : (r + 1) * block] = out.transpose(1, 0, 2, 3).reshape(block, width, channels)
+    return result
 
 
 def gaussian_blur(image: np.ndarray, sigma: float, truncate: float = 3.0) -> np.ndarray:

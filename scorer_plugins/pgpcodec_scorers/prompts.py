@@ -94,11 +94,11 @@ class NltkPromptProcessor(PromptProcessor):
         from nltk.tokenize import word_tokenize
 
         text = strip_instructions(prompt)
-        words = [w for w in word_tokenize(text, preserve_line=True) if w.lower() not in self.stop_words]
-        if not words:
+        # Tag the whole sentence first: the tagger needs the stop words as context.
+        tagged = [(w, t) for w, t in self.tagger.tag(word_tokenize(text, preserve_line=True)) if w.lower() not in self.stop_words]
+        if not tagged and text:
             # Nothing but stop words ("What is this?"): embed the cleaned prompt rather than nothing.
-            words = text.split()
-        tagged = self.tagger.tag(words) if words else []
+            tagged = self.tagger.tag(text.split())
         lemmas = [self.lemmatizer.lemmatize(w, _wordnet_pos(t)) for w, t in tagged]
         if fits is not None:
             lemmas = prune_to_fit(lemmas, [t for _, t in tagged], fits)

@@ -1,0 +1,128 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import pgpcodec
+from pgpcodec.errors import InputError, UnknownPluginError, UsageError
+from pgpcodec.interfaces import BlockGrid, ScoreMap, Scorer, SigmaField
+from pgpcodec.pipeline import Pipeline, PrefilterSettings, native_sigma
+
+REGION = (100, 60, 180, 140)
+
+
+def test_regions_leave_region_untouched_and_save_bits(photo):
+    pipe = Pipeline(scorer="regions", codec="jpeg")
+    result = pipe.prefilter(photo, "What colour is the cup?", regions=[REGION])
+    x0, y0, x1, y1 = REGION
+    assert np.array_equal(result.image[y0:y1, x0:x1], photo[y0:y1, x0:x1])
+    assert not np.array_equal(result.image, photo)
+    filtered = pipe.encode(photo, "What colour is the cup?", quality=50, regions=[REGION])
+    plain = pipe.encode(photo, quality=50, prefilter=False)
+    assert len(filtered.data) < len(plain.data)
+    assert Image.open(io.BytesIO(filtered.data)).format == "JPEG"
+    assert filtered.bpp == pytest.approx(8 * len(filtered.data) / (320 * 240))
+    assert set(filtered.timings) >= {"prefilter", "encode"}
+
+
+def test_regions_sigma_ramps_from_zero_to_sigma_max(photo):
+    result = Pipeline(scorer="regions", codec="jpeg").prefilter(photo, "", regions=[REGION])
+    sigma = result.sigma_per_pixel()
+    assert sigma[100, 140] == 0.0  # inside
+    assert sigma[100, 100 - 8] == 0.0  # inside the 8 px margin
+    assert sigma[100, 100 - 8 - 12] == pytest.approx(5.0)  # half-way up the 24 px ramp
+    assert sigma[0, 0] == pytest.approx(10.0)
+
+
+def test_reference_profile_with_regions_keeps_blocks_touching_the_region_sharp(photo):
+    settings = PrefilterSettings(profile="reference")
+    result = Pipeline(scorer="regions", codec="jpeg", settings=settings).prefilter(photo, "", regions=[REGION])
+    assert result.image.shape == photo.shape
+    assert not np.array_equal(result.image, photo)
+
+
+def test_uniform_scorer_blurs_everything_with_sigma_one(photo):
+    result = Pipeline(scorer="uniform", codec="jpeg").prefilter(photo, "anything")
+    assert np.allclose(result.sigma_field.sigma, 0.5)
+    # 448x448 working size: strides 56, 112, 224 give 25, 9, 4 tiles; 25 is closest to 24.
+    assert result.score_map.grid == BlockGrid(56, (448, 448), (320, 240))
+
+
+def test_native_sigma_is_continuous_across_block_borders():
+    grid = BlockGrid(56, (224, 112), (224, 112))
+    sigma = np.array([[1.0, 9.0, 1.0, 9.0], [9.0, 1.0, 9.0, 1.0]])
+    per_pixel = native_sigma(SigmaField(sigma, grid))
+    assert per_pixel.shape == (112, 224)
+    assert np.abs(np.diff(per_pixel, axis=1)).max() <= 8 / 56 + 1e-6
+    assert np.abs(np.diff(per_pixel, axis=0)).max() <= 8 / 56 + 1e-6
+
+
+def test_native_sigma_scales_grid_pixels_to_image_pixels():
+    # The grid is the 448x448 upscaled image of a 224x224 photo: sigma halves.
+    field = SigmaField(np.full((4, 4), 4.0), BlockGrid(112, (448, 448), (224, 224)))
+    assert np.allclose(native_sigma(field), 2.0)
+
+
+class PromptEcho(Scorer):
+    """A prompt-guided scorer for tests: records what text it was given."""
+
+    name = "echo"
+
+    def __init__(self):
+        self.seen = []
+
+    def score(self, image, prompt, *, regions=()):
+        self.seen.append(prompt)
+        h, w = image.shape[:2]
+        return ScoreMap(np.ones((h, w)), BlockGrid(1, (w, h), (w, h)), prompt_used=prompt)
+
+
+def test_empty_prompt_with_prompt_guided_scorer_is_an_input_error(photo):
+    pipe = Pipeline(scorer=PromptEcho(), codec="jpeg", prompt_processor="none")
+    for prompt in ("", "   \n\t"):
+        with pytest.raises(InputError, match="prompt is empty"):
+            pipe.prefilter(photo, prompt)
+
+
+def test_prompt_processor_output_reaches_the_scorer(photo):
+    scorer = PromptEcho()
+    Pipeline(scorer=scorer, codec="jpeg", prompt_processor="nltk").prefilter(
+        photo, "Is the woman in the image smiling? Please answer yes or no."
+    )
+    assert scorer.seen == ["woman image smiling"]  # the tagger reads "smiling" as a noun here
+
+
+def test_unknown_names_list_the_valid_ones():
+    with pytest.raises(UnknownPluginError, match="valid names: .*jpeg"):
+        Pipeline(scorer="regions", codec="nope")
+    with pytest.raises(UnknownPluginError, match="regions"):
+        Pipeline(scorer="nope", codec="jpeg")
+
+
+def test_settings_are_validated():
+    with pytest.raises(UsageError):
+        PrefilterSettings(profile="fast")
+    with pytest.raises(UsageError):
+        PrefilterSettings(kernel_size=4)
+    with pytest.raises(UsageError):
+        PrefilterSettings(sigma_max=2.0, sigma_one=3.0)
+
+
+def test_quality_out_of_range(photo):
+    pipe = Pipeline(scorer="regions", codec="jpeg")
+    with pytest.raises(UsageError, match="out of range"):
+        pipe.encode(photo, quality=101, prefilter=False)
+
+
+def test_api_encode_accepts_paths_and_arrays(photo_path, photo):
+    a = pgpcodec.encode(str(photo_path), scorer="regions", codec="webp", quality=40, regions=[REGION])
+    b = pgpcodec.encode(photo, scorer="regions", codec="webp", quality=40, regions=[REGION])
+    assert a.data == b.data and a.codec == "webp"
+
+
+def test_with_settings_shares_plugins(photo):
+    pipe = Pipeline(scorer="uniform", codec="jpeg")
+    reference = pipe.with_settings(profile="reference")
+    assert reference.scorer is pipe.scorer and reference.settings.profile == "reference"
+    assert not np.array_equal(reference.prefilter(photo, "x").image, pipe.prefilter(photo, "x").image)
