@@ -60,6 +60,7 @@ def pipeline_options(command):
         click.option("--no-overlap", is_flag=True, help="Stride = tile size (the paper's no-overlap ablation)."),
         click.option("--scorer-option", "scorer_option", multiple=True, metavar="KEY=VALUE", help="Option for the scorer, e.g. precision=int8; repeatable."),
         click.option("--max-pixels", type=int, default=None, help="Refuse larger images (default 100 MP or PGPCODEC_MAX_PIXELS)."),
+        click.option("--plugin-timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS", help="Fail a plugin call (scorer, codec, …) that takes longer [default: no limit]."),
     ]
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
 
@@ -94,4 +95,5 @@ def build_pipeline(codec: str | None = None, codec_options: dict | None = None, 
             **parse_options(opts["scorer_option"], "--scorer-option"),
         },
         codec_options=codec_options,
+        plugin_timeout=opts["plugin_timeout"],
     )
