@@ -36,8 +36,9 @@ def running_server(config: ServerConfig, registry=None):
         assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
         time.sleep(0.02)
     port = server.servers[0].sockets[0].getsockname()[1]
+    app.state.port = port
     try:
-        yield port
+        yield app
     finally:
         server.should_exit = True
         thread.join(10)
@@ -84,8 +85,8 @@ CONFIG = ServerConfig(scorer="uniform", prompt_processor="none", max_bytes=200_0
 
 @pytest.fixture(scope="module")
 def port():
-    with running_server(CONFIG) as port_:
-        yield port_
+    with running_server(CONFIG) as app:
+        yield app.state.port
 
 
 def test_healthz_and_plugins(port):
@@ -106,6 +107,15 @@ def test_encode_returns_the_bitstream_with_metadata_headers(port):
     assert float(headers["x-pgpcodec-bpp"]) == pytest.approx(8 * len(body) / (96 * 64), rel=1e-4)
     assert set(json.loads(headers["x-pgpcodec-timings"])) >= {"prefilter", "encode"}
     assert Image.open(io.BytesIO(body)).size == (96, 64)
+
+
+def test_the_scorer_is_loaded_once_and_shared():
+    with running_server(CONFIG) as app:
+        for codec in ("jpeg", "webp", "avif", "jpeg"):
+            assert encode(app.state.port, {"codec": codec, "sigma_max": "4"})[0] == 200
+        encoder = app.state.encoder
+        cached = list(encoder._pipelines.values())
+        assert len(cached) == 3 and all(p.scorer is encoder.base.scorer for p in cached)
 
 
 def test_encode_as_json(port):
@@ -232,7 +242,8 @@ def test_saturation_gives_503_and_a_slow_encode_gives_504():
     config = ServerConfig(scorer="uniform", prompt_processor="none", max_concurrency=1, max_queue=0, timeout=1.0)
     release.clear()
     try:
-        with running_server(config, registry) as port_:
+        with running_server(config, registry) as app:
+            port_ = app.state.port
             with ThreadPoolExecutor(max_workers=2) as pool:
                 slow = pool.submit(encode, port_, {"codec": "bad-hang"})
                 time.sleep(0.3)
