@@ -43,6 +43,7 @@ DEFAULT_MAX_PIXELS = 40_000_000
 DEFAULT_MAX_PROMPT_CHARS = 20_000
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_QUEUE = 64
+CONNECTION_HEADROOM = 16
 SETTING_FIELDS = ("profile", "sigma_map", "sigma_max", "sigma_one")
 PIPELINE_CACHE_SIZE = 32
 
@@ -416,4 +417,7 @@ def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = 8000, *, lo
     except ImportError:
         raise MissingResourceError("the sidecar needs the 'serve' extra", "pip install 'pgpcodec[serve]'") from None
     app = create_app(config)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_keep_alive=5)
+    # Open connections (uploads still arriving included) are capped too: uvicorn answers 503 beyond
+    # the workers, the queue and a little headroom for /healthz.
+    connections = config.max_concurrency + config.max_queue + CONNECTION_HEADROOM
+    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_keep_alive=5, limit_concurrency=connections)

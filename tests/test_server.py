@@ -266,3 +266,20 @@ def test_only_loopback_without_allow_public(capsys):
     with pytest.raises(SystemExit) as exited:
         main(["serve", "--host", "0.0.0.0", "--scorer", "uniform"])
     assert exited.value.code == 2 and "--allow-public" in capsys.readouterr().err
+
+
+def test_mutated_uploads_get_a_result_or_a_4xx_never_a_500(port):
+    from test_fuzz import load_fuzzer
+
+    import random
+
+    fuzzer = load_fuzzer()
+    rng = random.Random(99)
+    pool = fuzzer.seeds()
+    statuses = []
+    for _ in range(60):
+        status, _, body = encode(port, image=fuzzer.mutate(rng.choice(pool), rng, pool))
+        statuses.append(status)
+        assert status == 200 or (400 <= status < 500 and error_type(body) in ("bad_input", "bad_request")), (status, body[:300])
+    assert 200 in statuses and any(400 <= s < 500 for s in statuses)
+    assert healthy(port)
