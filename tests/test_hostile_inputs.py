@@ -150,13 +150,23 @@ def test_extreme_shapes_through_every_scorer_and_profile(size, scorer, profile):
         assert pipeline.decode(encoded.data).shape == image.shape
 
 
-def test_cli_batch_of_hostile_files_gives_one_line_each_and_no_traceback(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def tiny_clip_model(tmp_path_factory):
+    """A tiny random-init CLIP in the tinyclip scorer's format: the prompt-guided path, without weights."""
+    from pgpcodec.testing.tiny_clip import build_tiny_clip
+
+    return build_tiny_clip(tmp_path_factory.mktemp("tiny") / "model", seed=3)
+
+
+@pytest.mark.parametrize("scorer", ["uniform", "tinyclip-random-init"])
+def test_cli_batch_of_hostile_files_gives_one_line_each_and_no_traceback(scorer, tmp_path, capsys, request):
     expected = write_hostile(tmp_path / "in")
     files = sorted(str(p) for p in (tmp_path / "in").iterdir())
     out = tmp_path / "out"
-    code, stdout, stderr = run_cli(
-        ["encode", *files, "--prompt", "x", "--scorer", "uniform", "--prompt-processor", "none", "-o", str(out) + os.sep], capsys
-    )
+    scoring = ["--scorer", "uniform", "--prompt-processor", "none"]
+    if scorer != "uniform":
+        scoring = ["--scorer", str(request.getfixturevalue("tiny_clip_model"))]
+    code, stdout, stderr = run_cli(["encode", *files, "--prompt", "x", *scoring, "-o", str(out) + os.sep], capsys)
     assert code == 1  # some files failed
     assert "Traceback" not in stderr + stdout and "internal error" not in stderr and "Warning" not in stderr
     lines = [line for line in stderr.splitlines() if line.strip()]
