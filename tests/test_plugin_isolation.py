@@ -198,3 +198,16 @@ def test_cli_plugin_timeout_gives_one_clear_line(registry, monkeypatch, tmp_path
     assert exited.value.code == 1 and "Traceback" not in err
     assert "codec 'bad-hang' (plugin 'acme') did not finish within 0.5 s" in " ".join(err.split())
     assert not (tmp_path / "out.bad").exists()
+
+
+def test_cli_decode_names_a_failing_plugin(registry, monkeypatch, tmp_path, capsys):
+    from pgpcodec.cli import main
+
+    monkeypatch.setattr("pgpcodec.plugins.get_registry", lambda: registry)
+    stream = tmp_path / "in.bad"
+    stream.write_bytes(b"\x00\x01\x02")
+    with pytest.raises(SystemExit) as exited:
+        main(["decode", str(stream), "--codec", "bad-raise", "-o", str(tmp_path / "out.png")])
+    err = capsys.readouterr().err
+    assert exited.value.code == 1 and "Traceback" not in err and "internal error" not in err
+    assert "codec 'bad-raise' (plugin 'acme') failed: ZeroDivisionError" in " ".join(err.split())
