@@ -39,3 +39,8 @@ def register_prompt_processors(register):
 @hookspec
 def register_sigma_maps(register):
     """Register sigma maps: ``register(name, factory)`` returning a SigmaMap."""
+
+
+@hookspec
+def register_evaluators(register):
+    """Register benchmark evaluators: ``register(name, factory)`` returning a ``pgpcodec.bench.Evaluator``."""

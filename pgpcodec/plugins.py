@@ -35,12 +35,14 @@ HOOKS = {
     "scorer": "register_scorers",
     "prompt_processor": "register_prompt_processors",
     "sigma_map": "register_sigma_maps",
+    "evaluator": "register_evaluators",
 }
 KIND_LABELS = {
     "codec": "codec",
     "scorer": "scorer",
     "prompt_processor": "prompt processor",
     "sigma_map": "sigma map",
+    "evaluator": "evaluator",
 }
 
 

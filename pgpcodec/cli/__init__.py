@@ -23,6 +23,7 @@ COMMANDS = {
     "decode": ("pgpcodec.cli.decode", "decode", "Decode a bitstream to PNG."),
     "plugins": ("pgpcodec.cli.plugins", "plugins", "List installed plugins and what they provide."),
     "serve": ("pgpcodec.cli.serve", "serve", "Run the HTTP sidecar (POST /v1/encode)."),
+    "bench": ("pgpcodec.cli.bench", "bench", "Rate–accuracy sweeps, BD-rate tables and plots over a dataset."),
     "setup-nltk": ("pgpcodec.cli.setup", "setup_nltk", "Install the NLTK data the nltk prompt processor needs."),
 }
 

@@ -1,0 +1,169 @@
+"""Benchmark manifests: one JSON object per line, one row per question.
+
+Each row names an image (relative to the manifest, or absolute), the prompt
+a VLM receives, and optionally the correct ``answer``, the ``regions``
+``[[x0, y0, x1, y1], ...]`` (pixels, end exclusive) needed to answer, and a
+``kind`` (``yesno``, ``mcq``, ``short``). ``--dataset dev`` is the built-in
+set shipped inside the package (``pgpcodec/data/dev``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError
+from ..interfaces import Box
+
+DEV_DATASET = "dev"
+KINDS = ("yesno", "mcq", "short")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One question of a manifest; ``line`` is its 1-based line number, used in errors."""
+
+    id: str
+    image: Path
+    prompt: str
+    answer: str | None = None
+    regions: tuple[Box, ...] = ()
+    kind: str | None = None
+    line: int = 0
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "image": str(self.image),
+            "prompt": self.prompt,
+            "answer": self.answer,
+            "regions": [list(box) for box in self.regions],
+            "kind": self.kind,
+        }
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    manifest: Path
+    rows: tuple[Row, ...]
+
+    def images(self) -> list[Path]:
+        return sorted({row.image for row in self.rows})
+
+
+def dev_manifest() -> Path:
+    """The built-in dev manifest inside the installed package."""
+    from importlib.resources import files
+
+    return Path(str(files("pgpcodec") / "data" / "dev" / "dev.jsonl"))
+
+
+def _row_error(manifest: Path, line: int, message: str, hint: str | None = None) -> InputError:
+    return InputError(f"{manifest}, row {line}: {message}", hint)
+
+
+def _parse_regions(value, manifest: Path, line: int) -> tuple[Box, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise _row_error(manifest, line, f"'regions' must be a list of [x0, y0, x1, y1] boxes, got {value!r}")
+    boxes = []
+    for box in value:
+        if not (isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in box)):
+            raise _row_error(manifest, line, f"region {box!r} is not four numbers [x0, y0, x1, y1]")
+        boxes.append(tuple(int(round(v)) for v in box))
+    return tuple(boxes)
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    from PIL import Image, UnidentifiedImageError
+
+    from ..imaging import _register_heif
+
+    _register_heif()
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            orientation = img.getexif().get(0x0112, 1)
+            # EXIF rotations by 90° swap the axes the way load_image will.
+            return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InputError(f"{path}: not a readable image ({exc})") from None
+
+
+def parse_row(record, manifest: Path, line: int) -> Row:
+    """Validate one decoded JSON line; errors name the manifest row."""
+    if not isinstance(record, dict):
+        raise _row_error(manifest, line, "is not a JSON object")
+    image = record.get("image")
+    if not isinstance(image, str) or not image.strip():
+        raise _row_error(manifest, line, "has no 'image' path")
+    prompt = record.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise _row_error(manifest, line, "has an empty prompt", "every row needs the 'prompt' the VLM receives")
+    answer = record.get("answer")
+    if answer is not None and not isinstance(answer, (str, int, float)):
+        raise _row_error(manifest, line, f"'answer' must be text, got {answer!r}")
+    kind = record.get("kind")
+    if kind is not None and kind not in KINDS:
+        raise _row_error(manifest, line, f"unknown kind {kind!r}", f"use one of: {', '.join(KINDS)}")
+    path = Path(image).expanduser()
+    if not path.is_absolute():
+        path = manifest.parent / path
+    if not path.is_file():
+        raise _row_error(manifest, line, f"image {image!r} not found (looked for {path})", "image paths are relative to the manifest, or absolute")
+    regions = _parse_regions(record.get("regions"), manifest, line)
+    if regions:
+        width, height = _image_size(path)
+        for x0, y0, x1, y1 in regions:
+            if not (0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height):
+                raise _row_error(
+                    manifest,
+                    line,
+                    f"region [{x0}, {y0}, {x1}, {y1}] is empty or outside the {width}x{height} image {image!r}",
+                    "boxes are [x0, y0, x1, y1] in pixels with 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height",
+                )
+    known = {"id", "image", "prompt", "answer", "regions", "kind"}
+    row_id = str(record.get("id") or f"{line}:{Path(image).stem}")
+    return Row(
+        id=row_id,
+        image=path.resolve(),
+        prompt=prompt,
+        answer=None if answer is None else str(answer),
+        regions=regions,
+        kind=kind,
+        line=line,
+        extra={k: v for k, v in record.items() if k not in known},
+    )
+
+
+def load_dataset(spec: str | Path) -> Dataset:
+    """``dev`` or a path to a JSONL manifest; every row is checked before anything runs."""
+    if str(spec) == DEV_DATASET:
+        manifest, name = dev_manifest(), DEV_DATASET
+    else:
+        manifest, name = Path(spec).expanduser(), Path(spec).stem
+        if not manifest.is_file():
+            raise InputError(f"{spec}: no such manifest", "give --dataset dev or a path to a .jsonl manifest")
+    manifest = manifest.resolve()
+    rows: list[Row] = []
+    with manifest.open(encoding="utf-8") as handle:
+        for line, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                record = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise _row_error(manifest, line, f"is not valid JSON ({exc.msg})") from None
+            rows.append(parse_row(record, manifest, line))
+    if not rows:
+        raise InputError(f"{manifest}: the manifest has no rows")
+    seen: dict[str, int] = {}
+    for row in rows:
+        if row.id in seen:
+            raise _row_error(manifest, row.line, f"id {row.id!r} repeats row {seen[row.id]}", "ids must be unique")
+        seen[row.id] = row.line
+    return Dataset(name, manifest, tuple(rows))

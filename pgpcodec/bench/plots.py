@@ -1,0 +1,56 @@
+"""Rate–metric plots as in the paper's Fig. 3: one PNG per codec.
+
+The plain codec is drawn solid, every other variant dashed. The left panel
+is the evaluator's score (ROI-PSNR or accuracy), the right one the PSNR
+outside the regions, which shows what the prefilter took from the context.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from .bdrate import Point
+
+
+def plot_codec(
+    codec: str,
+    points: dict[tuple[str, str], list[Point]],
+    variants: list[str],
+    metric_label: str,
+    path: Path,
+    *,
+    title_note: str = "",
+) -> Path:
+    """Write ``path`` (PNG) with the curves of every variant measured for ``codec``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from ..imaging import write_atomic
+
+    figure = Figure(figsize=(11, 4.2), dpi=110)
+    left, right = figure.subplots(1, 2)
+    for index, variant in enumerate(variants):
+        curve = points.get((variant, codec))
+        if not curve:
+            continue
+        style = "-" if variant == "plain" else "--"
+        colour = f"C{index % 10}"
+        bpp = [p.bpp for p in curve]
+        left.plot(bpp, [p.score for p in curve], style, marker="o", color=colour, label=variant)
+        outside = [(p.bpp, p.outside_psnr) for p in curve if p.outside_psnr is not None]
+        if outside:
+            right.plot(*zip(*outside), style, marker="o", color=colour, label=variant)
+    for axes, ylabel in ((left, metric_label), (right, "PSNR outside the regions (dB)")):
+        axes.set_xlabel("bits per pixel")
+        axes.set_ylabel(ylabel)
+        axes.grid(True, alpha=0.3)
+    left.legend(fontsize="small")
+    figure.suptitle(f"{codec}: rate vs {metric_label}" + (f" — {title_note}" if title_note else ""))
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    write_atomic(path, buffer.getvalue(), force=True)
+    return path

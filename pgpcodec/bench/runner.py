@@ -1,0 +1,414 @@
+"""Runs codecs × qualities × variants over a manifest, never losing finished work.
+
+Output folder (``--out``):
+
+``rows.jsonl``
+    one line per (variant, codec, quality, row), appended and flushed as
+    soon as the row is scored. A rerun with the same ``--out`` skips the
+    lines already there, so an interrupted run resumes, and a run can be
+    extended with more codecs, qualities or variants.
+``run.json``
+    what the rows depend on (dataset, scorer, evaluator, prefilter
+    settings); a rerun with different ones is refused instead of mixing them.
+``results.json``
+    the summary written at the end: package version, git commit, settings,
+    curve points, BD-rate table, skipped variants.
+``bdrate.md``, ``plots/<codec>.png``
+    the table as Markdown and one rate–metric plot per codec.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..errors import ModelNotFoundError, PgpcodecError, UsageError
+from ..interfaces import Codec
+from ..pipeline import PrefilterSettings
+from ..plugins import PluginRegistry
+from . import bdrate
+from .dataset import Dataset, Row
+from .evaluators import Evaluator, EvaluatorError, Sample
+from .metrics import fidelity
+from .variants import Skipped, Variant, VariantFactory, build_variants
+
+DEFAULT_QUALITIES: dict[str, tuple[float, ...]] = {
+    "jpeg": (20, 35, 50, 75),
+    "webp": (20, 40, 60, 80),
+    "avif": (20, 40, 60, 80),
+    "heic": (30, 45, 60, 75),
+    "vvenc": (42, 37, 32, 27),
+    "cheng2020": (1, 2, 3, 4, 5, 6),
+}
+FALLBACK_FRACTIONS = (0.2, 0.4, 0.6, 0.8)
+"""Codecs without a default list get four settings this far along their worst → best range."""
+
+
+def default_qualities(codec: Codec) -> list[float]:
+    if codec.name in DEFAULT_QUALITIES:
+        return list(DEFAULT_QUALITIES[codec.name])
+    ladder = codec.qualities_worst_to_best()
+    return sorted({ladder[round(f * (len(ladder) - 1))] for f in FALLBACK_FRACTIONS}, key=ladder.index)
+
+
+def parse_qualities(specs: tuple[str, ...] | list[str], codecs: list[str]) -> dict[str, list[float]]:
+    """``--qualities`` values: ``CODEC=Q1,Q2,...`` for one codec or ``Q1,Q2,...`` for all."""
+    chosen: dict[str, list[float]] = {}
+    for spec in specs:
+        for part in spec.split(";"):
+            if not part.strip():
+                continue
+            name, sep, values = part.rpartition("=") if "=" in part else ("", "", part)
+            name = name.strip()
+            if sep and name not in codecs:
+                raise UsageError(f"--qualities {part!r} names codec {name!r}, which is not in --codecs", f"--codecs is {','.join(codecs)}")
+            try:
+                numbers = [float(v) for v in values.split(",") if v.strip()]
+            except ValueError:
+                numbers = []
+            if not numbers:
+                raise UsageError(f"--qualities {part!r} has no numbers", "write CODEC=Q1,Q2,... or Q1,Q2,...")
+            for codec in [name] if sep else codecs:
+                chosen[codec] = numbers
+    return chosen
+
+
+@dataclass
+class BenchConfig:
+    dataset: Dataset
+    codecs: list[str]
+    variants: list[str]
+    scorer: str = "regions"
+    qualities: dict[str, list[float]] = field(default_factory=dict)
+    evaluator: str = "roi"
+    evaluator_options: dict = field(default_factory=dict)
+    settings: PrefilterSettings = field(default_factory=PrefilterSettings)
+    jobs: int = 2
+
+
+@dataclass
+class BenchResult:
+    out: Path
+    variants: list[Variant]
+    skipped: list[Skipped]
+    codecs: list[str]
+    points: dict[tuple[str, str], list[bdrate.Point]]
+    table: dict[str, dict[str, bdrate.BdRate]]
+    metric: str
+    computed: int
+    reused: int
+    plots: list[Path]
+    seconds: float
+
+
+def git_commit() -> dict | None:
+    """The commit of the source tree pgpcodec runs from, when it is a git checkout."""
+    folder = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return None
+        status = subprocess.run(["git", "status", "--porcelain"], cwd=folder, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _key(variant: str, codec: str, quality: float, row_id: str) -> tuple:
+    return (variant, codec, float(quality), row_id)
+
+
+class ResultLog:
+    """``rows.jsonl``: append-only, one flushed line per scored row."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.Lock()
+        self.records: dict[tuple, dict] = {}
+        if path.exists():
+            with path.open(encoding="utf-8") as handle:
+                for line in handle:
+                    try:
+                        record = json.loads(line)
+                        self.records[_key(record["variant"], record["codec"], record["quality"], record["row"])] = record
+                    except (json.JSONDecodeError, KeyError, TypeError):
+                        continue  # a line cut short by a crash is computed again
+            with path.open("rb") as handle:
+                handle.seek(max(0, path.stat().st_size - 1))
+                last = handle.read(1)
+            if last and last != b"\n":
+                with path.open("a", encoding="utf-8") as handle:
+                    handle.write("\n")  # end the cut line, so new lines are not glued to it
+
+    def done(self, variant: str, codec: str, quality: float, row_id: str) -> bool:
+        return _key(variant, codec, quality, row_id) in self.records
+
+    def append(self, record: dict) -> None:
+        line = json.dumps(record) + "\n"
+        with self._lock:
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+            self.records[_key(record["variant"], record["codec"], record["quality"], record["row"])] = record
+
+
+def _at_row(exc: PgpcodecError, row: Row, manifest: Path) -> PgpcodecError:
+    """The same error, its message prefixed with the manifest row it came from."""
+    located = type(exc).__new__(type(exc))
+    PgpcodecError.__init__(located, f"{manifest}, row {row.line} ({row.id}): {exc.message}", exc.hint)
+    return located
+
+
+def _check_run_file(out: Path, fingerprint: dict) -> None:
+    path = out / "run.json"
+    if path.exists():
+        try:
+            existing = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            existing = None
+        if existing != fingerprint:
+            raise UsageError(
+                f"{out} holds results of a run with other settings (see {path})",
+                "choose another --out folder; results already there are never overwritten",
+            )
+        return
+    from ..imaging import write_atomic
+
+    write_atomic(path, (json.dumps(fingerprint, indent=2) + "\n").encode(), force=True)
+
+
+class Bench:
+    """One benchmark run. ``progress(n)`` is called after every n rows scored."""
+
+    def __init__(self, config: BenchConfig, out: Path, registry: PluginRegistry):
+        self.config = config
+        self.out = out
+        self.registry = registry
+        self.codecs: dict[str, Codec] = {name: registry.create("codec", name) for name in config.codecs}
+        self.qualities = {
+            name: [float(codec.validate_quality(q)) for q in config.qualities.get(name) or default_qualities(codec)]
+            for name, codec in self.codecs.items()
+        }
+        options = dict(config.evaluator_options)
+        if config.evaluator == "openai":
+            options.setdefault("cache", str(out / "replies.jsonl"))
+        self.evaluator: Evaluator = registry.create("evaluator", config.evaluator, **options)
+        for row in config.dataset.rows:
+            try:
+                self.evaluator.check(row)
+            except PgpcodecError as exc:
+                raise _at_row(exc, row, config.dataset.manifest) from None
+        factory = VariantFactory(config.scorer, registry, config.settings)
+        self.variants, self.skipped = build_variants(list(config.variants), factory)
+        self.log: ResultLog | None = None
+        self._failed_variants: dict[str, str] = {}
+
+    def fingerprint(self) -> dict:
+        data = self.config.dataset
+        return {
+            "dataset": {"name": data.name, "manifest": str(data.manifest), "sha256": _file_sha256(data.manifest)},
+            "scorer": self.config.scorer,
+            "prefilter": dict(self.config.settings.__dict__),
+            "evaluator": self.evaluator.settings(),
+        }
+
+    def total(self) -> int:
+        rows = len(self.config.dataset.rows)
+        return rows * len(self.variants) * sum(len(q) for q in self.qualities.values())
+
+    def run(self, progress: Callable[[int], None] = lambda n: None) -> BenchResult:
+        start = time.perf_counter()
+        self.out.mkdir(parents=True, exist_ok=True)
+        _check_run_file(self.out, self.fingerprint())
+        self.log = ResultLog(self.out / "rows.jsonl")
+        before = len(self._wanted_records())
+        progress(before)
+        rows_by_photo: dict[Path, list[Row]] = {}
+        for row in self.config.dataset.rows:
+            rows_by_photo.setdefault(row.image, []).append(row)
+        encode_pool = ThreadPoolExecutor(max(1, self.config.jobs), thread_name_prefix="bench-encode")
+        eval_pool = ThreadPoolExecutor(max(1, self.evaluator.concurrency), thread_name_prefix="bench-eval")
+        evaluations: list[Future] = []
+        try:
+            for photo, rows in rows_by_photo.items():
+                self._photo(photo, rows, encode_pool, eval_pool, evaluations, progress)
+                for future in [f for f in evaluations if f.done()]:
+                    future.result()  # surface the first evaluator error early
+            for future in as_completed(evaluations):
+                future.result()
+        except BaseException as exc:
+            encode_pool.shutdown(wait=True, cancel_futures=True)
+            # Images already decoded still get scored and saved, unless the evaluator itself
+            # is failing or the user interrupted.
+            give_up = isinstance(exc, EvaluatorError) or not isinstance(exc, Exception)
+            eval_pool.shutdown(wait=True, cancel_futures=give_up)
+            raise
+        encode_pool.shutdown()
+        eval_pool.shutdown()
+        for name, reason in self._failed_variants.items():
+            self.skipped.append(Skipped(name, reason))
+        self.variants = [v for v in self.variants if v.name not in self._failed_variants]
+        records = self._wanted_records()
+        return self._finish(records, computed=len(records) - before, reused=before, seconds=time.perf_counter() - start)
+
+    def _wanted_records(self) -> list[dict]:
+        assert self.log is not None
+        row_ids = {row.id for row in self.config.dataset.rows}
+        names = {v.name for v in self.variants}
+        return [
+            r
+            for r in self.log.records.values()
+            if r["variant"] in names and r["row"] in row_ids and r["codec"] in self.qualities and float(r["quality"]) in self.qualities[r["codec"]]
+        ]
+
+    def _photo(self, photo, rows, encode_pool, eval_pool, evaluations, progress) -> None:
+        from ..imaging import load_image
+
+        assert self.log is not None
+        manifest = self.config.dataset.manifest
+        try:
+            original, _ = load_image(photo)
+        except PgpcodecError as exc:
+            raise _at_row(exc, rows[0], manifest) from None
+        # (variant, unit, rows of the unit still to do, codec, quality); a unit's rows share one prepared image
+        todo: list[tuple[Variant, tuple, list[Row], str, float]] = []
+        for variant in self.variants:
+            if variant.name in self._failed_variants:
+                continue
+            units: dict[tuple, list[Row]] = {}
+            for row in rows:
+                units.setdefault(variant.inputs(row), []).append(row)
+            for unit, unit_rows in units.items():
+                for codec, qualities in self.qualities.items():
+                    for quality in qualities:
+                        pending = [r for r in unit_rows if not self.log.done(variant.name, codec, quality, r.id)]
+                        if pending:
+                            todo.append((variant, unit, pending, codec, quality))
+        needed = {(v.name, unit): (v, pending[0]) for v, unit, pending, _, _ in todo}
+        prepare_futures = {key: encode_pool.submit(self._prepare, v, original, row) for key, (v, row) in needed.items()}
+        prepared = {key: future.result() for key, future in prepare_futures.items()}
+        encode_futures = []
+        for variant, unit, pending, codec, quality in todo:
+            ready = prepared[(variant.name, unit)]
+            if ready is None:
+                continue  # the variant's model is missing: recorded as skipped
+            encode_futures.append(
+                encode_pool.submit(self._encode, variant, original, ready, pending, codec, quality, eval_pool, evaluations, progress)
+            )
+        for future in as_completed(encode_futures):
+            future.result()
+
+    def _prepare(self, variant: Variant, original: np.ndarray, row: Row) -> tuple[np.ndarray, float] | None:
+        start = time.perf_counter()
+        try:
+            image = variant.prepare(original, row)
+        except ModelNotFoundError as exc:
+            self._failed_variants.setdefault(variant.name, f"model not installed: {exc}")
+            return None
+        except PgpcodecError as exc:
+            raise _at_row(exc, row, self.config.dataset.manifest) from None
+        return image, time.perf_counter() - start
+
+    def _encode(self, variant, original, ready, unit_rows, codec_name, quality, eval_pool, evaluations, progress) -> None:
+        image, prepare_seconds = ready
+        codec = self.codecs[codec_name]
+        height, width = original.shape[:2]
+        try:
+            encoded = codec.encode(image, quality)
+            start = time.perf_counter()
+            decoded = variant.restore(codec.decode(encoded.data), (width, height))
+            decode_seconds = time.perf_counter() - start
+        except PgpcodecError as exc:
+            raise _at_row(exc, unit_rows[0], self.config.dataset.manifest) from None
+        base = {
+            "variant": variant.name,
+            "codec": codec_name,
+            "quality": float(quality),
+            "bytes": len(encoded.data),
+            "bpp": 8.0 * len(encoded.data) / (width * height),  # per original pixel, also for downsampling
+            "seconds": {"prepare": prepare_seconds, "encode": encoded.timings["encode"], "decode": decode_seconds},
+        }
+        for row in unit_rows:
+            metrics = fidelity(original, decoded, row.regions)
+            sample = Sample(row, decoded, metrics, variant.name, codec_name, quality)
+            evaluations.append(eval_pool.submit(self._evaluate, sample, {**base, "row": row.id, "line": row.line, **metrics}, progress))
+
+    def _evaluate(self, sample: Sample, record: dict, progress) -> None:
+        assert self.log is not None
+        try:
+            evaluation = self.evaluator.evaluate(sample)
+        except PgpcodecError as exc:
+            raise _at_row(exc, sample.row, self.config.dataset.manifest) from None
+        self.log.append({**record, **evaluation, "score": float(evaluation["score"])})
+        progress(1)
+
+    def _finish(self, records: list[dict], *, computed: int, reused: int, seconds: float) -> BenchResult:
+        from ..imaging import write_atomic
+        from .plots import plot_codec
+
+        names = [v.name for v in self.variants]
+        codecs = list(self.codecs)
+        points = bdrate.curves(records, expected_rows=len(self.config.dataset.rows))
+        table = bdrate.bd_table(points, names, codecs)
+        plots = []
+        plot_dir = self.out / "plots"
+        plot_dir.mkdir(exist_ok=True)
+        for codec in codecs:
+            plots.append(plot_codec(codec, points, names, self.evaluator.metric, plot_dir / f"{codec}.png",
+                                    title_note=f"{self.config.dataset.name}, {len(self.config.dataset.rows)} prompts"))
+        summary = {
+            "pgpcodec_version": __version__,
+            "git": git_commit(),
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "seconds": seconds,
+            "rows_computed": computed,
+            "rows_reused": reused,
+            "settings": {
+                **self.fingerprint(),
+                "codecs": codecs,
+                "qualities": self.qualities,
+                "variants": [v.to_dict() for v in self.variants],
+                "jobs": self.config.jobs,
+            },
+            "metric": self.evaluator.metric,
+            "skipped": [{"variant": s.name, "reason": s.reason} for s in self.skipped],
+            "points": {f"{variant}|{codec}": [p.to_dict() for p in curve] for (variant, codec), curve in sorted(points.items())},
+            "bd_rate": {variant: {codec: cell.to_dict() for codec, cell in row.items()} for variant, row in table.items()},
+        }
+        write_atomic(self.out / "results.json", (json.dumps(summary, indent=2) + "\n").encode(), force=True)
+        write_atomic(self.out / "bdrate.md", markdown_table(table, codecs, self.variants, self.evaluator.metric).encode(), force=True)
+        return BenchResult(self.out, self.variants, self.skipped, codecs, points, table, self.evaluator.metric, computed, reused, plots, seconds)
+
+
+def markdown_table(table: dict[str, dict[str, bdrate.BdRate]], codecs: list[str], variants: list[Variant], metric: str) -> str:
+    descriptions = {v.name: v.description for v in variants}
+    lines = [
+        f"BD-rate against the plain codec at equal {metric} (negative = fewer bits).",
+        "",
+        "| variant | " + " | ".join(codecs) + " |",
+        "|---|" + "---|" * len(codecs),
+    ]
+    notes = []
+    for variant, cells in table.items():
+        lines.append(f"| {variant} ({descriptions.get(variant, '')}) | " + " | ".join(cells[c].cell() for c in codecs) + " |")
+        notes += [f"- {variant}, {codec}: {cell.note}" for codec, cell in cells.items() if cell.note]
+    if notes:
+        lines += ["", "Notes (\\* = see note; n/a = not computable):", *notes]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,126 @@
+"""``pgpcodec bench``: codecs × qualities × variants over a manifest, BD-rate table and plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import UsageError
+
+DEFAULT_CODECS = ("jpeg", "heic", "vvenc")
+OPENAI_OPTIONS = ("endpoint", "model", "api_key_env", "concurrency", "reply_cache")
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _codecs(text: str | None, registry) -> tuple[list[str], list[str]]:
+    """The codecs to run and notes about default ones that are not installed."""
+    installed = set(registry.names("codec"))
+    if text is None:
+        chosen = [c for c in DEFAULT_CODECS if c in installed]
+        notes = [f"codec {c!r} is not installed; left out of the default codecs" for c in DEFAULT_CODECS if c not in installed]
+        return chosen, notes
+    chosen = list(dict.fromkeys(_split(text)))
+    if not chosen:
+        raise UsageError("--codecs is empty", f"installed codecs: {', '.join(sorted(installed))}")
+    for name in chosen:
+        registry.registration("codec", name)  # unknown names fail here, listing the valid ones
+    return chosen, []
+
+
+@click.command()
+@click.option("--dataset", default="dev", show_default=True, help="'dev' (the built-in set) or a JSONL manifest.")
+@click.option("--codecs", default=None, help=f"Comma-separated codec names [default: {','.join(DEFAULT_CODECS)}, those installed].")
+@click.option("--qualities", multiple=True, metavar="[CODEC=]Q1,Q2,...", help="Quality settings, per codec or for all; repeatable (default: 4 per codec).")
+@click.option("--scorer", default="regions", show_default=True, help="Scorer of the 'prefilter' variants.")
+@click.option("--variants", default="plain,prefilter,prefilter@reference", show_default=True, help="Comma-separated variants (docs/bench.md).")
+@click.option("--evaluator", default="roi", show_default=True, help="roi (region fidelity) or openai (a VLM server), or a plugin's.")
+@click.option("--endpoint", default=None, help="openai: base URL of the OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1.")
+@click.option("--model", default=None, help="openai: the model name the server knows.")
+@click.option("--api-key-env", default=None, help="openai: environment variable holding the API key [default: OPENAI_API_KEY].")
+@click.option("--concurrency", type=int, default=None, help="openai: requests in flight at once [default: 4].")
+@click.option("--reply-cache", type=click.Path(dir_okay=False), default=None, help="openai: JSONL cache of replies [default: OUT/replies.jsonl].")
+@click.option("--sigma-max", type=float, default=10.0, show_default=True, help="Largest blur σ of the prefilter variants.")
+@click.option("--jobs", type=int, default=2, show_default=True, help="Encodes running at once.")
+@click.option("--out", "out", type=click.Path(file_okay=False), default=None, help="Output folder [default: bench-results/DATASET]; rerunning resumes.")
+def bench(dataset, codecs, qualities, scorer, variants, evaluator, sigma_max, jobs, out, **openai):
+    """Sweep codecs × qualities × variants, print the BD-rate table and write plots.
+
+    Results go to OUT/rows.jsonl as they are computed (a rerun skips them),
+    OUT/results.json, OUT/bdrate.md and OUT/plots/CODEC.png.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ..bench.dataset import load_dataset
+    from ..bench.runner import Bench, BenchConfig, parse_qualities
+    from ..pipeline import PrefilterSettings
+    from ..plugins import get_registry
+
+    registry = get_registry()
+    given = {k: v for k, v in openai.items() if v is not None}
+    if given and evaluator != "openai":
+        flags = ", ".join("--" + k.replace("_", "-") for k in given)
+        raise UsageError(f"{flags} only apply to --evaluator openai")
+    if "reply_cache" in given:
+        given["cache"] = given.pop("reply_cache")
+    if jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {jobs}")
+    codec_names, notes = _codecs(codecs, registry)
+    if not codec_names:
+        raise UsageError("none of the default codecs is installed", "pass --codecs (see 'pgpcodec plugins')")
+    data = load_dataset(dataset)
+    config = BenchConfig(
+        dataset=data,
+        codecs=codec_names,
+        variants=_split(variants),
+        scorer=scorer,
+        qualities=parse_qualities(qualities, codec_names),
+        evaluator=evaluator,
+        evaluator_options=given,
+        settings=PrefilterSettings(sigma_max=sigma_max),
+        jobs=jobs,
+    )
+    out_dir = Path(out) if out else Path("bench-results") / data.name
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    run = Bench(config, out_dir, registry)
+    for note in notes + [f"variant {s.name!r} skipped: {s.reason}" for s in run.skipped]:
+        err.print(f"[yellow]note[/yellow]: {note}")
+    err.print(
+        f"{data.name}: {len(data.rows)} prompts on {len(data.images())} photos; codecs {', '.join(run.qualities)}; "
+        f"variants {', '.join(v.name for v in run.variants)}; evaluator {evaluator}; output {out_dir}",
+        markup=False,
+    )
+    columns = (TextColumn("bench"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task("bench", total=run.total())
+        result = run.run(lambda n: progress.advance(task, n))
+    print_result(result, Console(highlight=False))
+    return 0
+
+
+def print_result(result, console) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"BD-rate vs plain codec at equal {result.metric} (negative = fewer bits)")
+    table.add_column("variant")
+    for codec in result.codecs:
+        table.add_column(codec, justify="right")
+    descriptions = {v.name: v.description for v in result.variants}
+    for variant, cells in result.table.items():
+        table.add_row(f"{variant}\n[dim]{descriptions[variant]}[/dim]", *(cells[c].cell() for c in result.codecs))
+    console.print(table)
+    for variant, cells in result.table.items():
+        for codec, cell in cells.items():
+            if cell.note:
+                console.print(f"  {variant}, {codec}: {cell.note}", markup=False)
+    for skipped in result.skipped:
+        console.print(f"  skipped {skipped.name}: {skipped.reason}", markup=False)
+    console.print(
+        f"{result.computed} rows computed, {result.reused} reused, {result.seconds:.1f} s; "
+        f"results in {result.out}/results.json, plots in {result.out}/plots/",
+        markup=False,
+    )
