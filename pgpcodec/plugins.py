@@ -8,6 +8,7 @@ warning, and skipped: it never takes the tool down.
 
 from __future__ import annotations
 
+import difflib
 import os
 import threading
 import traceback
@@ -60,6 +61,10 @@ class PluginInfo:
     version: str | None
     provides: dict[str, list[str]] = field(default_factory=dict)
     error: str | None = None
+    disabled: bool = False
+    """Installed but not loaded, because PGPCODEC_LOAD_PLUGINS does not name it."""
+    conflicts: list[str] = field(default_factory=list)
+    """Names this plugin registered that an earlier plugin already had (the earlier one is used)."""
 
     @property
     def builtin(self) -> bool:
@@ -76,6 +81,8 @@ class PluginInfo:
             "provides": {kind: sorted(names) for kind, names in self.provides.items() if names},
             "broken": self.error is not None,
             "error": self.error,
+            "disabled": self.disabled,
+            "conflicts": list(self.conflicts),
         }
 
 
@@ -85,6 +92,11 @@ class Registration:
     kind: str
     factory: Callable
     plugin: str
+
+
+def normalise_name(name: str) -> str:
+    """Distribution-name normalisation (PEP 503), so pgpcodec_jxl, pgpcodec-jxl and PGPCODEC.JXL match."""
+    return "-".join(name.strip().replace("_", "-").replace(".", "-").lower().split("-"))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -99,40 +111,73 @@ class PluginRegistry:
         self._pm.add_hookspecs(hookspecs)
         self._infos: dict[str, PluginInfo] = {}
         self._registry: dict[str, dict[str, Registration]] = {kind: {} for kind in HOOKS}
+        self.unknown_requested: list[str] = []
+        """Names in PGPCODEC_LOAD_PLUGINS that match no installed plugin."""
         eps = entry_points(group=ENTRY_POINT_GROUP) if entry_points_ is None else entry_points_
-        for ep in self._selected(eps):
+        selected, disabled = self._selected(eps)
+        for ep in selected:
             self._load_entry_point(ep)
+        for ep in disabled:
+            info = self._new_info(ep)
+            info.disabled = True
         for module in modules:
             name = getattr(module, "__name__", repr(module))
             self._infos[name] = PluginInfo(name, name, None, None)
             self._pm.register(module, name=name)
         self._collect()
 
-    @staticmethod
-    def _selected(eps: Iterable[EntryPoint]) -> list[EntryPoint]:
+    def _selected(self, eps: Iterable[EntryPoint]) -> tuple[list[EntryPoint], list[EntryPoint]]:
+        """(entry points to load, installed ones that PGPCODEC_LOAD_PLUGINS leaves out).
+
+        Built-ins load first, so on a name conflict the built-in wins.
+        """
         wanted = os.environ.get(LOAD_PLUGINS_ENV)
         eps = sorted(eps, key=lambda ep: (ep.dist.name != BUILTIN_DISTRIBUTION if ep.dist else True, ep.name))
         if wanted is None:
-            return eps
-        allowed = {item.strip() for item in wanted.split(",") if item.strip()}
-        return [
-            ep
-            for ep in eps
-            if (ep.dist and ep.dist.name == BUILTIN_DISTRIBUTION)
-            or ep.name in allowed
-            or (ep.dist and ep.dist.name in allowed)
-        ]
+            return eps, []
+        allowed = {normalise_name(item) for item in wanted.split(",") if item.strip()}
+
+        def named(ep: EntryPoint) -> set[str]:
+            return {normalise_name(ep.name)} | ({normalise_name(ep.dist.name)} if ep.dist else set())
+
+        builtin = [ep for ep in eps if ep.dist and ep.dist.name == BUILTIN_DISTRIBUTION]
+        others = [ep for ep in eps if ep not in builtin]
+        self.unknown_requested = sorted(allowed - set().union(*(named(ep) for ep in others)))
+        if self.unknown_requested:
+            warnings.warn(
+                f"{LOAD_PLUGINS_ENV} names {', '.join(self.unknown_requested)}, which no installed plugin provides",
+                PluginLoadWarning,
+                stacklevel=3,
+            )
+        chosen = [ep for ep in others if named(ep) & allowed]
+        return builtin + chosen, [ep for ep in others if ep not in chosen]
+
+    def _new_info(self, ep: EntryPoint) -> PluginInfo:
+        """Record an entry point under its name, or ``name (distribution)`` if two share a name."""
+        dist = ep.dist.name if ep.dist else None
+        key = ep.name if ep.name not in self._infos else f"{ep.name} ({dist})"
+        info = PluginInfo(key, ep.value, dist, ep.dist.version if ep.dist else None)
+        self._infos[key] = info
+        return info
 
     def _load_entry_point(self, ep: EntryPoint) -> None:
-        dist = ep.dist.name if ep.dist else None
-        version = ep.dist.version if ep.dist else None
-        info = PluginInfo(ep.name, ep.value, dist, version)
-        self._infos[ep.name] = info
+        info = self._new_info(ep)
         try:
             module = ep.load()
-            self._pm.register(module, name=ep.name)
         except Exception as exc:  # a broken plugin must never crash the tool
             self._mark_broken(info, f"import failed: {_one_line(exc)}")
+            return
+        try:
+            self._pm.register(module, name=info.name)
+        except Exception as exc:  # pluggy.PluginValidationError: a hook with the wrong arguments
+            self._mark_broken(info, f"invalid hook implementation: {_one_line(exc)}")
+            return
+        unknown = [caller.name for caller in self._pm.get_hookcallers(module) or [] if not caller.has_spec()]
+        if unknown:
+            self._pm.unregister(module)
+            close = difflib.get_close_matches(unknown[0], HOOKS.values(), n=1)
+            suggestion = f" (did you mean {close[0]!r}?)" if close else f" (hooks are: {', '.join(HOOKS.values())})"
+            self._mark_broken(info, f"unknown hook {unknown[0]!r}{suggestion}")
 
     def _mark_broken(self, info: PluginInfo, error: str) -> None:
         info.error = error
@@ -157,6 +202,12 @@ class PluginRegistry:
                     self._mark_broken(info, f"{hook_name} raised: {_one_line(exc)}")
                     continue
                 for reg in found:
+                    earlier = self._registry[kind].get(reg.name)
+                    if earlier is not None:
+                        note = f"{KIND_LABELS[kind]} {reg.name!r} is already provided by {earlier.plugin!r}, which is used"
+                        info.conflicts.append(note)
+                        warnings.warn(f"pgpcodec plugin {info.name!r}: {note}", PluginLoadWarning, stacklevel=3)
+                        continue
                     self._registry[kind][reg.name] = reg
                     info.provides.setdefault(kind, []).append(reg.name)
 
@@ -174,10 +225,11 @@ class PluginRegistry:
         try:
             return self._registry[kind][name]
         except KeyError:
-            valid = ", ".join(self.names(kind)) or "none installed"
-            raise UnknownPluginError(
-                f"unknown {KIND_LABELS[kind]} {name!r}", f"valid names: {valid}"
-            ) from None
+            hint = f"valid names: {', '.join(self.names(kind)) or 'none installed'}"
+            disabled = [info.name for info in self._infos.values() if info.disabled]
+            if disabled:
+                hint += f"; {LOAD_PLUGINS_ENV} leaves out the installed plugins {', '.join(disabled)}"
+            raise UnknownPluginError(f"unknown {KIND_LABELS[kind]} {name!r}", hint) from None
 
     def create(self, kind: str, name: str, **options):
         """Instantiate ``name``; errors from the plugin name the plugin."""

@@ -2,6 +2,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+pytest_plugins = ["pgpcodec.testing.plugin"]  # fixtures of the test kit (docs/plugins.md)
+
 
 def synthetic_photo(width: int = 320, height: int = 240, seed: int = 0) -> np.ndarray:
     """A deterministic photo-like RGB image: smooth gradients, shapes and sensor-like noise."""

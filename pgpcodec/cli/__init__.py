@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 
 import click
 
@@ -24,6 +25,8 @@ COMMANDS = {
     "plugins": ("pgpcodec.cli.plugins", "plugins", "List installed plugins and what they provide."),
     "serve": ("pgpcodec.cli.serve", "serve", "Run the HTTP sidecar (POST /v1/encode)."),
     "bench": ("pgpcodec.cli.bench", "bench", "Rate–accuracy sweeps, BD-rate tables and plots over a dataset."),
+    "install": ("pgpcodec.cli.install", "install", "Install plugins with pip into pgpcodec's own environment."),
+    "uninstall": ("pgpcodec.cli.install", "uninstall", "Uninstall plugins from pgpcodec's own environment."),
     "setup-nltk": ("pgpcodec.cli.setup", "setup_nltk", "Install the NLTK data the nltk prompt processor needs."),
 }
 
@@ -70,10 +73,17 @@ def report_error(exc: BaseException) -> None:
     click.echo(" ".join(text.split("\n")), err=True)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    click.echo(f"pgpcodec: warning: {message}", err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     try:
-        code = cli.main(args=args, prog_name="pgpcodec", standalone_mode=False)
+        with warnings.catch_warnings():
+            if not _debug_requested(args):
+                warnings.showwarning = _show_warning  # one line, like errors; --debug keeps file:line
+            code = cli.main(args=args, prog_name="pgpcodec", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("pgpcodec: aborted", err=True)
         code = 130
