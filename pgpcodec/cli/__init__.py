@@ -27,6 +27,7 @@ COMMANDS = {
     "bench": ("pgpcodec.cli.bench", "bench", "Rate–accuracy sweeps, BD-rate tables and plots over a dataset."),
     "install": ("pgpcodec.cli.install", "install", "Install plugins with pip into pgpcodec's own environment."),
     "uninstall": ("pgpcodec.cli.install", "uninstall", "Uninstall plugins from pgpcodec's own environment."),
+    "models": ("pgpcodec.cli.models", "models", "List, pull, import, export, verify and remove scorer models."),
     "setup-nltk": ("pgpcodec.cli.setup", "setup_nltk", "Install the NLTK data the nltk prompt processor needs."),
 }
 

@@ -76,6 +76,20 @@ def scorer_options(target_tiles: int, no_overlap: bool) -> dict:
 
 
 def build_pipeline(codec: str | None = None, codec_options: dict | None = None, **opts):
+    """The Pipeline the options describe; a missing registry model is offered for download in a terminal."""
+    from ..errors import ModelNotFoundError
+
+    try:
+        return _pipeline(codec, codec_options, **opts)
+    except ModelNotFoundError as exc:
+        from .models import offer_pull
+
+        if not offer_pull(exc):
+            raise
+        return _pipeline(codec, codec_options, **opts)
+
+
+def _pipeline(codec: str | None, codec_options: dict | None, **opts):
     from ..pipeline import Pipeline, PrefilterSettings
 
     settings = PrefilterSettings(
