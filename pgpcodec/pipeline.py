@@ -114,6 +114,22 @@ def printable(prompt) -> str:
     return "".join(" " if unicodedata.category(char) == "Cc" else char for char in text)
 
 
+def encode_pixels(
+    codec: Codec, pixels: np.ndarray, quality: float | None = None, *, target_bytes: int | None = None, target_bpp: float | None = None
+) -> EncodedImage:
+    """Encode at ``quality``, or at the best quality that fits ``target_bytes``/``target_bpp``
+    (searched by :mod:`pgpcodec.ratecontrol`)."""
+    if target_bytes is None and target_bpp is None:
+        return codec.encode(pixels, quality)
+    if quality is not None or (target_bytes is not None and target_bpp is not None):
+        raise UsageError("give only one of a quality, a target size in bytes and a target bpp")
+    from .ratecontrol import bytes_for_bpp, fit_to_size
+
+    height, width = pixels.shape[:2]
+    budget = int(target_bytes) if target_bytes is not None else bytes_for_bpp(target_bpp, width, height)
+    return fit_to_size(codec, pixels, budget)
+
+
 def _as_array(image) -> tuple[np.ndarray, list[str]]:
     from .imaging import as_rgb_array, load_image
 
@@ -245,9 +261,9 @@ class Pipeline:
             raise malformed(ref, "negative or non-finite σ")
         return sigma
 
-    def _encode_pixels(self, pixels: np.ndarray, quality: float | None) -> EncodedImage:
+    def _encode_pixels(self, pixels: np.ndarray, quality: float | None, **targets) -> EncodedImage:
         ref = self._ref("codec", self.codec)
-        encoded = self._call("codec", self.codec, self.codec.encode, pixels, quality)
+        encoded = self._call("codec", self.codec, encode_pixels, self.codec, pixels, quality, **targets)
         if not isinstance(encoded, EncodedImage):
             raise malformed(ref, f"{type(encoded).__name__}, not an EncodedImage")
         if not isinstance(encoded.data, bytes) or not encoded.data:
@@ -262,26 +278,46 @@ class Pipeline:
         quality: float | None = None,
         regions: Sequence[Box] = (),
         prefilter: bool = True,
+        target_bytes: int | None = None,
+        target_bpp: float | None = None,
     ) -> EncodedImage:
-        """Prefilter (unless ``prefilter=False``) and encode; timings include the prefilter."""
+        """Prefilter (unless ``prefilter=False``) and encode; timings include the prefilter.
+
+        ``target_bytes``/``target_bpp`` replace ``quality``: the best quality
+        that fits is searched (:mod:`pgpcodec.ratecontrol`).
+        """
         if prefilter:
-            return self.encode_filtered(self.prefilter(image, prompt, regions=regions), quality)
+            result = self.prefilter(image, prompt, regions=regions)
+            return self.encode_filtered(result, quality, target_bytes=target_bytes, target_bpp=target_bpp)
         pixels, _ = _as_array(image)
-        encoded = self._encode_pixels(pixels, quality)
+        encoded = self._encode_pixels(pixels, quality, target_bytes=target_bytes, target_bpp=target_bpp)
         return replace(encoded, timings={"prefilter": 0.0, **encoded.timings})
 
-    def encode_filtered(self, result: PrefilterResult, quality: float | None = None) -> EncodedImage:
+    def encode_filtered(
+        self,
+        result: PrefilterResult,
+        quality: float | None = None,
+        *,
+        target_bytes: int | None = None,
+        target_bpp: float | None = None,
+    ) -> EncodedImage:
         """Encode an already prefiltered image; its prefilter time goes into the timings."""
-        encoded = self._encode_pixels(result.image, quality)
+        encoded = self._encode_pixels(result.image, quality, target_bytes=target_bytes, target_bpp=target_bpp)
         return replace(encoded, timings={"prefilter": result.seconds, **encoded.timings})
 
     def decode(self, data: bytes) -> np.ndarray:
         return self._call("codec", self.codec, self.codec.decode, data)
 
+    def decode_timed(self, encoded: EncodedImage) -> tuple[np.ndarray, EncodedImage]:
+        """Decode ``encoded``; return the pixels and ``encoded`` with ``timings["decode"]`` added."""
+        start = time.perf_counter()
+        pixels = self.decode(encoded.data)
+        return pixels, replace(encoded, timings={**encoded.timings, "decode": time.perf_counter() - start})
+
 
 @functools.lru_cache(maxsize=4)
-def _cached_pipeline(scorer: str, codec: str, settings: PrefilterSettings) -> Pipeline:
-    return Pipeline(scorer=scorer, codec=codec, settings=settings)
+def _cached_pipeline(scorer: str, codec: str, settings: PrefilterSettings, codec_options: tuple) -> Pipeline:
+    return Pipeline(scorer=scorer, codec=codec, settings=settings, codec_options=dict(codec_options))
 
 
 def encode(
@@ -292,8 +328,12 @@ def encode(
     codec: str = "jpeg",
     quality: float | None = None,
     regions: Sequence[Box] = (),
+    target_bytes: int | None = None,
+    target_bpp: float | None = None,
+    codec_options: dict | None = None,
     **settings,
 ) -> EncodedImage:
     """One-shot encode. The last few pipelines are kept, so repeated calls do not reload a model."""
-    pipeline = _cached_pipeline(scorer, codec, PrefilterSettings(**settings))
-    return pipeline.encode(image, prompt, quality=quality, regions=regions)
+    options = tuple(sorted((codec_options or {}).items()))
+    pipeline = _cached_pipeline(scorer, codec, PrefilterSettings(**settings), options)
+    return pipeline.encode(image, prompt, quality=quality, regions=regions, target_bytes=target_bytes, target_bpp=target_bpp)

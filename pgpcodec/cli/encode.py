@@ -91,6 +91,35 @@ class Batch:
         return 1 if self.failed else 0
 
 
+def codec_factory_options(codec: str, items: tuple[str, ...], preset: str | None) -> dict[str, str]:
+    """``--codec-option`` pairs plus ``--preset``, checked against what the codec factory takes."""
+    from ..codec_options import check_options_accepted, parse_codec_options
+    from ..plugins import get_registry
+
+    options = parse_codec_options(items)
+    if preset is not None:
+        if "preset" in options:
+            raise UsageError("--preset and --codec-option preset=... both given; keep one")
+        options["preset"] = preset
+    if options:
+        check_options_accepted(get_registry().registration("codec", codec).factory, options, codec)
+    return options
+
+
+def choose_quality(codec, quality: float | None, qp: int | None) -> float | None:
+    """``--qp`` is ``-q`` for codecs whose setting is a quantiser."""
+    if qp is None:
+        return quality
+    if quality is not None:
+        raise UsageError("-q and --qp both given; keep one")
+    if codec.higher_is_better:
+        raise UsageError(
+            f"--qp is for quantiser codecs (such as vvenc); {codec.name!r} takes a {codec.quality_label}",
+            f"use -q with a value from {codec.quality_range[0]} to {codec.quality_range[1]}",
+        )
+    return qp
+
+
 def _boxes(regions: tuple[str, ...]) -> list[tuple[int, int, int, int]]:
     return [parse_box(text) for text in regions]
 
@@ -99,6 +128,11 @@ def _boxes(regions: tuple[str, ...]) -> list[tuple[int, int, int, int]]:
 @click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=True))
 @click.option("-c", "--codec", default="jpeg", show_default=True, help="Codec name (see 'pgpcodec plugins').")
 @click.option("-q", "--quality", type=float, default=None, help="Codec quality setting (codec's default if omitted).")
+@click.option("--qp", type=int, default=None, help="Quantiser for QP codecs such as vvenc (same as -q there; lower is better).")
+@click.option("--preset", default=None, help="Encoder speed preset (vvenc: faster, fast, medium, slow, slower).")
+@click.option("--codec-option", "codec_option", multiple=True, metavar="KEY=VALUE", help="An option for the codec factory, e.g. qpa=1 or timeout=60; repeatable.")
+@click.option("--target-bytes", type=int, default=None, help="Best quality whose file is at most N bytes (instead of -q).")
+@click.option("--target-bpp", type=float, default=None, help="Best quality at most X bits per pixel (instead of -q).")
 @click.option("-o", "--output", default=None, help="Output file (one image) or folder (several).")
 @click.option("--no-prefilter", is_flag=True, help="Encode the image as is (the plain-codec anchor).")
 @click.option("--save-filtered", type=click.Path(dir_okay=False), default=None, help="Also write the prefiltered image as PNG.")
@@ -106,17 +140,28 @@ def _boxes(regions: tuple[str, ...]) -> list[tuple[int, int, int, int]]:
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per image on stdout.")
 @pipeline_options
-def encode(images, codec, quality, output, no_prefilter, save_filtered, explain, force, as_json, **opts):
+def encode(
+    images, codec, quality, qp, preset, codec_option, target_bytes, target_bpp,
+    output, no_prefilter, save_filtered, explain, force, as_json, **opts,
+):
     """Prefilter IMAGES for the prompt and encode them with a standard codec."""
     from ..imaging import load_image, png_bytes, write_atomic
+    from ..pipeline import encode_pixels
 
+    factory_options = codec_factory_options(codec, codec_option, preset)
     if no_prefilter:
         from ..plugins import get_registry
 
-        pipeline, codec_ = None, get_registry().create("codec", codec)
+        pipeline, codec_ = None, get_registry().create("codec", codec, **factory_options)
     else:
-        pipeline = build_pipeline(codec=codec, **opts)
+        pipeline = build_pipeline(codec=codec, codec_options=factory_options, **opts)
         codec_ = pipeline.codec
+    quality = choose_quality(codec_, quality, qp)
+    rate = {"target_bytes": target_bytes, "target_bpp": target_bpp}
+    if sum(value is not None for value in (quality, target_bytes, target_bpp)) > 1:
+        raise UsageError("give only one of -q/--qp, --target-bytes and --target-bpp")
+    if (target_bytes is not None and target_bytes < 1) or (target_bpp is not None and not target_bpp > 0):
+        raise UsageError("--target-bytes and --target-bpp must be positive")
     codec_.validate_quality(quality)
     boxes = _boxes(opts["regions"])
     if (save_filtered or explain) and len(images) > 1:
@@ -133,11 +178,11 @@ def encode(images, codec, quality, output, no_prefilter, save_filtered, explain,
             raise InputError(f"{target}: already exists", "pass --force to overwrite it")
         array, notes = load_image(source, limit=opts["max_pixels"])
         if pipeline is None:
-            result = codec_.encode(array, quality)
+            result = encode_pixels(codec_, array, quality, **rate)
         else:
             filtered = pipeline.prefilter(array, opts["prompt"], regions=boxes)
             notes += filtered.notes
-            result = pipeline.encode_filtered(filtered, quality)
+            result = pipeline.encode_filtered(filtered, quality, **rate)
             if save_filtered:
                 write_atomic(save_filtered, png_bytes(filtered.image), force=force)
             if explain:
@@ -152,7 +197,7 @@ def encode(images, codec, quality, output, no_prefilter, save_filtered, explain,
             timings = ", ".join(f"{k} {v:.3f} s" for k, v in result.timings.items())
             note = f"  [{'; '.join(notes)}]" if notes else ""
             console.print(
-                f"{source} -> {target}  {result.codec} q{result.quality:g}  {len(result.data):,} bytes  "
+                f"{source} -> {target}  {result.codec} {codec_.quality_label} {result.quality:g}  {len(result.data):,} bytes  "
                 f"{result.bpp:.4f} bpp  ({timings}){note}",
                 markup=False,
             )

@@ -1,0 +1,83 @@
+"""Rate targeting: the best quality setting whose bitstream fits a size cap.
+
+Upload services cap the size of a file; :func:`fit_to_size` finds, for any
+codec, the highest-quality setting whose output is at most ``max_bytes``.
+It binary-searches :meth:`Codec.qualities_worst_to_best`, assuming size
+grows with quality, in O(log n) encodes. The answer never rests on that
+assumption: the returned encoding is one that was made and measured to fit.
+For a codec whose size is not monotone in quality the answer still fits,
+but a better setting might have fitted too.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+
+from .errors import CodecError, RateTargetError, UsageError
+from .interfaces import Codec, EncodedImage
+
+
+def bytes_for_bpp(bpp: float, width: int, height: int) -> int:
+    """The byte budget that ``bpp`` bits per original pixel allows (rounded down)."""
+    if not (math.isfinite(bpp) and bpp > 0):
+        raise UsageError(f"--target-bpp must be a positive number, got {bpp}")
+    return int(bpp * width * height // 8)
+
+
+def search_best_fit(
+    qualities: list[int], encode: Callable[[int], EncodedImage], max_bytes: int, label: str = "quality"
+) -> EncodedImage:
+    """The encoding at the best quality (last in ``qualities``, ordered worst to best) with ≤ ``max_bytes``.
+
+    ``encode`` is called O(log n) times (each setting at most once). A
+    setting better than the worst at which the codec fails with
+    :class:`CodecError` counts as not fitting (VVenC fails on tiny images at
+    QPs near 0). Raises :class:`RateTargetError` if even the worst setting
+    is too big; a failure at the worst setting is raised as is.
+    """
+    if max_bytes < 1:
+        raise UsageError(f"the size target must be at least 1 byte, got {max_bytes}")
+    cache: dict[int, EncodedImage] = {}
+
+    def size_at(index: int) -> float:
+        quality = qualities[index]
+        if quality not in cache:
+            try:
+                cache[quality] = encode(quality)
+            except CodecError:
+                if index == 0:
+                    raise
+                return math.inf
+        return len(cache[quality].data)
+
+    if size_at(0) > max_bytes:
+        smallest = cache[qualities[0]]
+        raise RateTargetError(
+            f"even the lowest quality ({smallest.codec} {label} {qualities[0]}) gives {len(smallest.data):,} bytes, "
+            f"over the target of {max_bytes:,}",
+            f"allow at least {len(smallest.data):,} bytes, or make the image smaller",
+        )
+    low, high = 0, len(qualities) - 1  # invariant: qualities[low] fits
+    while low < high:
+        middle = (low + high + 1) // 2
+        if size_at(middle) <= max_bytes:
+            low = middle
+        else:
+            high = middle - 1
+    return cache[qualities[low]]
+
+
+def fit_to_size(codec: Codec, image: np.ndarray, max_bytes: int) -> EncodedImage:
+    """Encode ``image`` with ``codec`` at the best quality whose output is at most ``max_bytes``.
+
+    ``timings["encode"]`` is the chosen encode's time; ``timings["rate_search"]``
+    the whole search's, trial encodes included.
+    """
+    start = time.perf_counter()
+    best = search_best_fit(codec.qualities_worst_to_best(), lambda q: codec.encode(image, q), max_bytes, codec.quality_label)
+    return replace(best, timings={**best.timings, "rate_search": time.perf_counter() - start})

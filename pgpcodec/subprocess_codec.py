@@ -1,0 +1,77 @@
+"""Base class for codecs that run an external encoder/decoder program.
+
+Every call gets its own :class:`tempfile.TemporaryDirectory` (removed
+whatever happens), the program is started from an argument list (never a
+shell), a timeout kills it, and a failure raises :class:`CodecError` with
+the end of the program's stderr in the message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from .errors import CodecError, MissingResourceError, UsageError
+from .interfaces import Codec
+
+STDERR_TAIL_CHARS = 600
+"""How much of a failing program's stderr goes into the error message."""
+
+
+class SubprocessCodec(Codec):
+    """A :class:`Codec` whose work is done by a program run per call.
+
+    Subclasses implement ``_encode``/``decode`` with :meth:`workdir` and
+    :meth:`run`, and set ``install_hint`` to the step that provides the
+    program.
+    """
+
+    default_timeout: float = 300.0
+    install_hint: str = ""
+
+    def __init__(self, *, timeout: float | None = None):
+        timeout = self.default_timeout if timeout is None else float(timeout)
+        if not timeout > 0:
+            raise UsageError(f"codec {self.name!r}: timeout must be > 0 seconds, got {timeout}")
+        self.timeout = timeout
+
+    @contextlib.contextmanager
+    def workdir(self) -> Iterator[Path]:
+        """A fresh temporary folder for one call's files."""
+        with tempfile.TemporaryDirectory(prefix=f"pgpcodec-{self.name}-") as folder:
+            yield Path(folder)
+
+    def run(self, args: Sequence[str], *, what: str) -> subprocess.CompletedProcess:
+        """Run ``args`` (program first); ``what`` names the step in errors ("encode", "decode")."""
+        args = [str(a) for a in args]
+        try:
+            completed = subprocess.run(
+                args, stdin=subprocess.DEVNULL, capture_output=True, timeout=self.timeout, check=False
+            )
+        except FileNotFoundError:
+            raise MissingResourceError(f"{self.name}: program {args[0]!r} not found", self.install_hint or None) from None
+        except PermissionError:
+            raise MissingResourceError(f"{self.name}: program {args[0]!r} is not executable", self.install_hint or None) from None
+        except subprocess.TimeoutExpired:
+            # subprocess.run has already killed and reaped the child.
+            raise CodecError(
+                f"{self.name}: {what} took longer than {self.timeout:g} s and was stopped",
+                "raise the limit with --codec-option timeout=SECONDS, or use a faster setting",
+            ) from None
+        if completed.returncode != 0:
+            raise CodecError(
+                f"{self.name}: {what} failed (exit code {completed.returncode}): {stderr_tail(completed.stderr)}"
+            )
+        return completed
+
+
+def stderr_tail(stderr: bytes | str | None) -> str:
+    """The last lines of a program's stderr, on one line, for an error message."""
+    text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else (stderr or "")
+    text = " | ".join(line.strip() for line in text.strip().splitlines() if line.strip())
+    if not text:
+        return "no error output"
+    return text if len(text) <= STDERR_TAIL_CHARS else "…" + text[-STDERR_TAIL_CHARS:]

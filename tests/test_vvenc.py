@@ -1,0 +1,103 @@
+"""The vvenc codec: padding and cropping, the size SEI, QP semantics, options and ffmpeg errors."""
+
+import os
+import stat
+
+import numpy as np
+import pytest
+
+from pgpcodec.errors import MissingResourceError, UsageError
+from pgpcodec.testing.codec_contract import independent_decode, psnr, sample_image
+from pgpcodec_codecs import vvenc
+from pgpcodec_codecs.vvenc import VvencCodec, insert_size_sei, nal_units, padded_size, read_size_sei, size_sei
+
+
+@pytest.fixture(scope="module")
+def codec():
+    return VvencCodec()
+
+
+def test_padded_size():
+    assert padded_size(1, 1) == (16, 16)
+    assert padded_size(15, 17) == (16, 18)
+    assert padded_size(4000, 3) == (4000, 16)
+    assert padded_size(640, 480) == (640, 480)
+
+
+def test_size_sei_survives_emulation_prevention():
+    # 256 = 00 00 01 00: without escaping it would contain a start code.
+    stream = b"\x00\x00\x00\x01\x00\x79" + b"\xaa" * 5 + b"\x00\x00\x01\x00\x41" + b"\xbb" * 4
+    with_sei = insert_size_sei(stream, 256, 65536)
+    assert read_size_sei(with_sei) == (256, 65536)
+    assert len(nal_units(with_sei)) == 3
+    assert b"\x00\x00\x01" not in size_sei(256, 65536)[4:]
+    assert read_size_sei(stream) is None
+
+
+def test_roundtrip_odd_size_and_conformance_window(codec):
+    image = sample_image(21, 13)
+    encoded = codec.encode(image, 22)
+    assert read_size_sei(encoded.data) == (21, 13)
+    decoded = codec.decode(encoded.data)
+    assert decoded.shape == (13, 21, 3) and psnr(decoded, image) > 25
+    # ffmpeg applies the conformance window: 22x16 padded → 22x14 (the odd leftover row/column stays).
+    assert independent_decode(".266", encoded.data).shape == (14, 22, 3)
+
+
+def test_qp_is_the_slice_qp(codec, tmp_path):
+    # VVenC's default lowers an intra picture's QP by 3; pgpcodec's QP 32 must equal plain ffmpeg -qp 35.
+    import subprocess
+
+    from pgpcodec.colour import bytes_to_planes, planes_to_bytes, rgb_to_yuv420, yuv420_to_rgb
+
+    image = sample_image(64, 48)
+    raw, plain = tmp_path / "in.yuv", tmp_path / "plain.266"
+    raw.write_bytes(planes_to_bytes(rgb_to_yuv420(image)))
+    ffmpeg = vvenc.ffmpeg_executable()
+    subprocess.run([ffmpeg, "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p10le", "-s", "64x48", "-i", str(raw),
+                    "-c:v", "libvvenc", "-qpa", "0", "-preset", "faster", "-qp", "35", "-f", "vvc", str(plain)], check=True)
+    decoded = subprocess.run([ffmpeg, "-loglevel", "error", "-i", str(plain), "-f", "rawvideo", "-pix_fmt", "yuv420p10le", "-"],
+                             check=True, capture_output=True).stdout
+    assert np.array_equal(codec.decode(codec.encode(image, 32).data), yuv420_to_rgb(*bytes_to_planes(decoded, 64, 48)))
+    sizes = [len(codec.encode(image, qp).data) for qp in (20, 32, 44)]
+    assert sizes[0] > sizes[1] > sizes[2]
+
+
+def test_qpa_and_preset_options(codec):
+    image = sample_image(64, 48)
+    plain = codec.encode(image, 32).data
+    assert VvencCodec(qpa="1").encode(image, 32).data != plain
+    assert VvencCodec(preset="fast").qpa is False
+    with pytest.raises(UsageError, match="preset"):
+        VvencCodec(preset="ultrafast")
+    with pytest.raises(UsageError, match="qpa"):
+        VvencCodec(qpa="maybe")
+
+
+def test_accepts_only_vvc(codec):
+    assert codec.accepts(codec.encode(sample_image(16, 16)).data)
+    assert not codec.accepts(b"\x00\x00\x00\x01\x40\x01\x0c")  # HEVC VPS
+    assert not codec.accepts(b"\xff\xd8\xff\xe0")
+
+
+def test_ffmpeg_without_libvvenc_names_the_package(tmp_path, monkeypatch):
+    fake = tmp_path / "ffmpeg"
+    fake.write_text("#!/bin/sh\necho ' V....D libx264  H.264'\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv(vvenc.FFMPEG_ENV, str(fake))
+    with pytest.raises(MissingResourceError, match="no libvvenc encoder") as info:
+        VvencCodec().encode(sample_image(16, 16))
+    assert "imageio-ffmpeg==0.8.1" in info.value.hint
+
+
+def test_missing_ffmpeg(monkeypatch):
+    monkeypatch.setenv(vvenc.FFMPEG_ENV, "/nonexistent/ffmpeg")
+    with pytest.raises(MissingResourceError, match="cannot run ffmpeg"):
+        VvencCodec().encode(sample_image(16, 16))
+
+
+def test_corrupt_stream_is_a_codec_error(codec):
+    from pgpcodec.errors import CodecError
+
+    with pytest.raises(CodecError):
+        codec.decode(b"\x00\x00\x00\x01\x00\xa1garbage")
