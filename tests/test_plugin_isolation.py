@@ -183,17 +183,19 @@ def test_codec_encode_rejects_non_bytes_with_a_plugin_error():
     assert isinstance(codec_class("fine")().encode(gradient(8, 8), 50), EncodedImage)
 
 
-def test_cli_plugin_timeout_gives_one_clear_line(registry, monkeypatch, tmp_path, capsys):
+@pytest.mark.parametrize("mode", [[], ["--no-prefilter"]])
+def test_cli_plugin_timeout_gives_one_clear_line(mode, registry, monkeypatch, tmp_path, capsys):
     from hostile_files import png_bytes
 
     from pgpcodec.cli import main
 
     monkeypatch.setattr("pgpcodec.pipeline.get_registry", lambda: registry)
+    monkeypatch.setattr("pgpcodec.plugins.get_registry", lambda: registry)
     image = tmp_path / "in.png"
     image.write_bytes(png_bytes())
     args = ["encode", str(image), "--codec", "bad-hang", "--scorer", "uniform", "--prompt-processor", "none"]
     with pytest.raises(SystemExit) as exited:
-        main([*args, "--plugin-timeout", "0.5", "-o", str(tmp_path / "out.bad")])
+        main([*args, *mode, "--plugin-timeout", "0.5", "-o", str(tmp_path / "out.bad")])
     err = capsys.readouterr().err
     assert exited.value.code == 1 and "Traceback" not in err
     assert "codec 'bad-hang' (plugin 'acme') did not finish within 0.5 s" in " ".join(err.split())

@@ -145,6 +145,7 @@ def encode(
     output, no_prefilter, save_filtered, explain, force, as_json, **opts,
 ):
     """Prefilter IMAGES for the prompt and encode them with a standard codec."""
+    from ..guard import PluginRef, call_plugin
     from ..imaging import load_image, png_bytes, write_atomic
     from ..pipeline import encode_pixels
 
@@ -153,6 +154,7 @@ def encode(
         from ..plugins import get_registry
 
         pipeline, codec_ = None, get_registry().create("codec", codec, **factory_options)
+        codec_ref = PluginRef("codec", codec, get_registry().registration("codec", codec).plugin)
     else:
         pipeline = build_pipeline(codec=codec, codec_options=factory_options, **opts)
         codec_ = pipeline.codec
@@ -178,7 +180,7 @@ def encode(
             raise InputError(f"{target}: already exists", "pass --force to overwrite it")
         array, notes = load_image(source, limit=opts["max_pixels"])
         if pipeline is None:
-            result = encode_pixels(codec_, array, quality, **rate)
+            result = call_plugin(codec_ref, encode_pixels, codec_, array, quality, timeout=opts["plugin_timeout"], **rate)
         else:
             filtered = pipeline.prefilter(array, opts["prompt"], regions=boxes)
             notes += filtered.notes
