@@ -1,32 +1,17 @@
-"""Codec options given as text (``--codec-option KEY=VALUE``) and how codecs read them.
+"""How codec factories read their keyword options (``preset``, ``qpa``, ``timeout``, …).
 
-Codec factories take keyword options (``preset``, ``qpa``, ``timeout``, …).
-From the command line every value arrives as a string; factories convert
-what they need with :func:`parse_bool` (and ``int``/``float``).
+From the command line (``--codec-option KEY=VALUE``, parsed by
+:func:`pgpcodec.cli.options.parse_options`) values arrive as numbers, booleans
+or strings; factories convert what they need with :func:`parse_bool` (and
+``int``/``float``), so Python callers may pass either form.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 from .errors import UsageError
 
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
-
-
-def parse_codec_options(items: Iterable[str]) -> dict[str, str]:
-    """``["preset=slow", "qpa=1"]`` → ``{"preset": "slow", "qpa": "1"}``; a key given twice is an error."""
-    options: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep or not key.isidentifier():
-            raise UsageError(f"--codec-option {item!r} is not KEY=VALUE", "write it as e.g. --codec-option preset=slow")
-        if key in options:
-            raise UsageError(f"--codec-option {key} is given twice")
-        options[key] = value.strip()
-    return options
 
 
 def parse_bool(value: bool | int | str, what: str) -> bool:

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from pgpcodec.cli import main
-from pgpcodec.codec_options import parse_codec_options
+from pgpcodec.cli.options import parse_options
 from pgpcodec.errors import UsageError
 from pgpcodec.testing.codec_contract import psnr, sample_image
 
@@ -85,6 +85,8 @@ def test_codec_options_reach_the_factory(photo, tmp_path, capsys):
 
 
 def test_parse_codec_options():
-    assert parse_codec_options(["preset=slow", "max-threads = 2"]) == {"preset": "slow", "max_threads": "2"}
+    assert parse_options(("preset=slow", "max-threads = 2", "qpa=true", "sigma=1.5"), "--codec-option") == {
+        "preset": "slow", "max_threads": 2, "qpa": True, "sigma": 1.5,
+    }
     with pytest.raises(UsageError):
-        parse_codec_options(["a=1", "a=2"])
+        parse_options(("a=1", "a=2"), "--codec-option")

@@ -93,10 +93,11 @@ class Batch:
 
 def codec_factory_options(codec: str, items: tuple[str, ...], preset: str | None) -> dict[str, str]:
     """``--codec-option`` pairs plus ``--preset``, checked against what the codec factory takes."""
-    from ..codec_options import check_options_accepted, parse_codec_options
+    from ..codec_options import check_options_accepted
     from ..plugins import get_registry
+    from .options import parse_options
 
-    options = parse_codec_options(items)
+    options = parse_options(items, "--codec-option")
     if preset is not None:
         if "preset" in options:
             raise UsageError("--preset and --codec-option preset=... both given; keep one")

@@ -39,8 +39,10 @@ def parse_options(pairs: tuple[str, ...], flag: str) -> dict:
         key, sep, value = pair.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or not key.isidentifier():
-            raise UsageError(f"{flag} {pair!r} is not KEY=VALUE", f"write it as e.g. {flag} precision=int8")
-        options[key] = parse_value(value)
+            raise UsageError(f"{flag} {pair!r} is not KEY=VALUE", f"write it as e.g. {flag} name=value")
+        if key in options:
+            raise UsageError(f"{flag} {key} is given twice")
+        options[key] = parse_value(value.strip())
     return options
 
 
