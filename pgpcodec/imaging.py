@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import io
 import os
+import struct
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +39,6 @@ def load_image(source: str | os.PathLike | bytes, *, limit: int | None = None) -
     animation, alpha dropped, …). Raises :class:`InputError` for anything
     that is not a readable image or exceeds the pixel limit.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
     _register_heif()
     limit = max_pixels() if limit is None else limit
     name = "<bytes>" if isinstance(source, (bytes, bytearray)) else str(source)
@@ -51,6 +51,24 @@ def load_image(source: str | os.PathLike | bytes, *, limit: int | None = None) -
         if path.stat().st_size == 0:
             raise InputError(f"{name}: file is empty")
     notes: list[str] = []
+    # Pillow reports oddities it works around (corrupt EXIF, …) as warnings;
+    # they become notes on this image instead of stray lines on stderr.
+    # (catch_warnings is process-wide: under threads a warning may still
+    # print or be missed, never worse.)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        array = _decode(source, name, limit, notes)
+    from PIL import Image
+
+    # Pillow's bomb *warning* is dropped: pgpcodec's own limit above decides (its hard error stays on).
+    ignored = (DeprecationWarning, Image.DecompressionBombWarning)
+    notes.extend(f"Pillow: {' '.join(str(w.message).split())}" for w in caught if not issubclass(w.category, ignored))
+    return array, notes
+
+
+def _decode(source, name: str, limit: int, notes: list[str]) -> np.ndarray:
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     try:
         # Pillow's own bomb guard stays on (it raises past 2x Image.MAX_IMAGE_PIXELS);
         # our limit is checked from the header before any pixel is decoded.
@@ -66,15 +84,57 @@ def load_image(source: str | os.PathLike | bytes, *, limit: int | None = None) -
                 notes.append(f"animated ({img.n_frames} frames): encoded the first frame only")
                 img.seek(0)
             img.load()
+            orientation = img.getexif().get(EXIF_ORIENTATION, 1)
             img = ImageOps.exif_transpose(img)
+            if orientation not in (None, 1):
+                notes.append(f"EXIF orientation {orientation} applied")
+            img = to_srgb(img, notes)
             array = as_rgb_array(img, notes)
-    except InputError:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise InputError(f"{name}: not a readable image ({exc})") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise InputError(f"{name}: cannot decode image ({exc})", "the file may be truncated or corrupt") from None
-    return array, notes
+    except InputError as exc:
+        if exc.message.startswith(name):
+            raise
+        raise InputError(f"{name}: {exc.message}", exc.hint) from None
+    except Image.DecompressionBombError as exc:
+        raise InputError(f"{name}: refused by Pillow's decompression-bomb guard ({exc})") from None
+    except UnidentifiedImageError:
+        raise InputError(f"{name}: not a readable image (not an image, or a format Pillow cannot read)", "formats: JPEG, PNG, WebP, GIF, TIFF, BMP, HEIC, AVIF, …") from None
+    except (OSError, SyntaxError, ValueError, EOFError, RuntimeError, struct.error, IndexError, KeyError, MemoryError) as exc:
+        # Pillow's decoders report corrupt data with a variety of exception types.
+        raise InputError(f"{name}: cannot decode image ({type(exc).__name__}: {exc})", "the file may be truncated or corrupt") from None
+    return array
+
+
+EXIF_ORIENTATION = 0x0112
+SRGB_NAMES = ("srgb", "sRGB")
+
+
+def to_srgb(image, notes: list[str]):
+    """Convert an image with an embedded ICC profile to sRGB, which is what codecs and VLMs assume.
+
+    The encoders write no profile, so without this a wide-gamut (Display P3,
+    Adobe RGB) or CMYK photo would come out with shifted colours. An sRGB
+    profile is left alone (a round trip through LittleCMS can move values by
+    one); a profile LittleCMS cannot read is ignored with a note.
+    """
+    icc = image.info.get("icc_profile")
+    if not icc or image.mode not in ("RGB", "RGBA", "CMYK", "L", "LA"):
+        return image
+    from PIL import ImageCms
+
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        description = (ImageCms.getProfileDescription(source) or "").strip()
+        if any(tag.lower() in description.lower() for tag in SRGB_NAMES):
+            return image
+        if image.mode == "LA":
+            image = image.convert("RGBA")
+        out_mode = "RGBA" if image.mode == "RGBA" else "RGB"
+        converted = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode=out_mode)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
+        notes.append(f"ICC profile ignored ({exc})")
+        return image
+    notes.append(f"converted from ICC profile {description or 'unnamed'!r} to sRGB")
+    return converted
 
 
 def as_rgb_array(image, notes: list[str] | None = None) -> np.ndarray:
@@ -101,8 +161,8 @@ def as_rgb_array(image, notes: list[str] | None = None) -> np.ndarray:
     if image.width == 0 or image.height == 0:
         raise InputError("image has no pixels")
     mode = image.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        data = np.asarray(image, dtype=np.float64)
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        data = np.nan_to_num(np.asarray(image, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
         top = 65535.0 if mode.startswith("I;16") else max(float(data.max()), 1.0)
         if mode == "I" and data.max() <= 65535:
             top = 65535.0 if data.max() > 255 else 255.0

@@ -19,7 +19,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from .errors import UsageError
+from .errors import PluginError, UsageError
 
 Box = tuple[int, int, int, int]
 """A region ``(x0, y0, x1, y1)`` in original-image pixels, end exclusive."""
@@ -221,7 +221,8 @@ class Codec(ABC):
         data = self._encode(rgb, q)
         elapsed = time.perf_counter() - start
         if not isinstance(data, (bytes, bytearray)) or not data:
-            raise TypeError(f"codec {self.name!r} returned {type(data).__name__}, not non-empty bytes")
+            what = "empty bytes" if isinstance(data, (bytes, bytearray)) else type(data).__name__
+            raise PluginError(f"codec {self.name!r} returned {what}, not a non-empty bitstream")
         height, width = rgb.shape[:2]
         return EncodedImage(
             data=bytes(data),

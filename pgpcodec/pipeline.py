@@ -12,12 +12,14 @@ import functools
 import math
 import os
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .errors import InputError, UsageError
+from .guard import PluginRef, call_plugin, malformed
 from .interfaces import BlockGrid, Box, Codec, EncodedImage, PromptProcessor, ScoreMap, Scorer, SigmaField, SigmaMap
 from .plugins import PluginRegistry, get_registry
 from .prefilter import filters, tiling
@@ -102,6 +104,16 @@ def apply_profile(image: np.ndarray, field_: SigmaField, settings: PrefilterSett
     return tiling.resize(blurred, grid.image_size)
 
 
+def printable(prompt) -> str:
+    """The prompt with control characters (NUL, escape sequences, …) turned into spaces.
+
+    They carry no meaning for a text encoder, and a prompt comes from the
+    public: it is only ever data, never passed to a shell or a terminal.
+    """
+    text = "" if prompt is None else str(prompt)
+    return "".join(" " if unicodedata.category(char) == "Cc" else char for char in text)
+
+
 def encode_pixels(
     codec: Codec, pixels: np.ndarray, quality: float | None = None, *, target_bytes: int | None = None, target_bpp: float | None = None
 ) -> EncodedImage:
@@ -145,9 +157,12 @@ class Pipeline:
         scorer_options: dict | None = None,
         codec_options: dict | None = None,
         registry: PluginRegistry | None = None,
+        plugin_timeout: float | None = None,
     ):
         self.registry = registry or get_registry()
         self.settings = settings or PrefilterSettings()
+        self.plugin_timeout = plugin_timeout
+        """Seconds each plugin call may take (None: no limit); see :mod:`pgpcodec.guard`."""
         # The codec first: a mistyped codec is reported before a model is loaded (or found missing).
         self.codec = codec if isinstance(codec, Codec) else self.registry.create("codec", codec, **(codec_options or {}))
         self.scorer = scorer if isinstance(scorer, Scorer) else self._make_scorer(scorer, scorer_options or {})
@@ -158,6 +173,17 @@ class Pipeline:
         )
         map_name, self.sigma_one = self._sigma_choice()
         self.sigma_map: SigmaMap = self.registry.create("sigma_map", map_name)
+
+    def _ref(self, kind: str, component) -> PluginRef:
+        name = getattr(component, "name", "") or type(component).__name__
+        try:
+            plugin = self.registry.registration(kind, name).plugin
+        except UsageError:  # an object passed in directly, not from the registry
+            plugin = type(component).__module__
+        return PluginRef(kind.replace("_", " "), name, plugin)
+
+    def _call(self, kind: str, component, function, *args, **kwargs):
+        return call_plugin(self._ref(kind, component), function, *args, timeout=self.plugin_timeout, **kwargs)
 
     def _make_scorer(self, name: str, options: dict) -> Scorer:
         names = self.registry.names("scorer")
@@ -188,20 +214,61 @@ class Pipeline:
         if self.scorer.random_weights:
             notes.append(f"scorer {self.scorer.name} has RANDOM-INIT weights: its relevance map carries no meaning")
         start = time.perf_counter()
-        prompt = "" if prompt is None else str(prompt)
+        prompt = printable(prompt)
         if self.scorer.prompt_guided and not prompt.strip():
             raise InputError(
                 f"the prompt is empty, and scorer {self.scorer.name!r} is guided by the prompt",
                 "give --prompt TEXT, or use a prompt-free scorer such as 'uniform' or 'regions'",
             )
-        text = self.prompt_processor.process(prompt, self.scorer.fits_context) if self.scorer.prompt_guided else prompt
-        score_map = self.scorer.score(array, text, regions=tuple(regions))
-        sigma = self.sigma_map(score_map.scores, sigma_max=self.settings.sigma_max, sigma_one=self.sigma_one)
-        sigma_field = SigmaField(np.asarray(sigma, dtype=np.float64), score_map.grid)
+        text = self._process_prompt(prompt) if self.scorer.prompt_guided else prompt
+        score_map = self._score(array, text, tuple(regions))
+        sigma_field = SigmaField(self._sigma(score_map.scores), score_map.grid)
         filtered = apply_profile(array, sigma_field, self.settings)
         return PrefilterResult(
             filtered, score_map, sigma_field, text, time.perf_counter() - start, self.scorer.describe(), tuple(notes)
         )
+
+    def _process_prompt(self, prompt: str) -> str:
+        text = self._call("prompt_processor", self.prompt_processor, self.prompt_processor.process, prompt, self.scorer.fits_context)
+        if not isinstance(text, str):
+            raise malformed(self._ref("prompt_processor", self.prompt_processor), f"{type(text).__name__}, not a string")
+        return text
+
+    def _score(self, array: np.ndarray, text: str, regions: tuple) -> ScoreMap:
+        score_map = self._call("scorer", self.scorer, self.scorer.score, array, text, regions=regions)
+        ref = self._ref("scorer", self.scorer)
+        if not isinstance(score_map, ScoreMap):
+            raise malformed(ref, f"{type(score_map).__name__}, not a ScoreMap")
+        height, width = array.shape[:2]
+        if tuple(score_map.grid.image_size) != (width, height) or score_map.scores.size == 0:
+            raise malformed(ref, f"a score map for a {score_map.grid.image_size} image, not {(width, height)}")
+        if not np.all(np.isfinite(score_map.scores)) or (score_map.scores < 0).any():
+            raise malformed(ref, "negative or non-finite scores")
+        return score_map
+
+    def _sigma(self, scores: np.ndarray) -> np.ndarray:
+        sigma = self._call(
+            "sigma_map", self.sigma_map, self.sigma_map, scores, sigma_max=self.settings.sigma_max, sigma_one=self.sigma_one
+        )
+        ref = self._ref("sigma_map", self.sigma_map)
+        try:
+            sigma = np.asarray(sigma, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise malformed(ref, f"{type(sigma).__name__}, not an array of σ") from None
+        if sigma.shape != scores.shape:
+            raise malformed(ref, f"σ of shape {sigma.shape} for scores of shape {scores.shape}")
+        if not np.all(np.isfinite(sigma)) or (sigma < 0).any():
+            raise malformed(ref, "negative or non-finite σ")
+        return sigma
+
+    def _encode_pixels(self, pixels: np.ndarray, quality: float | None, **targets) -> EncodedImage:
+        ref = self._ref("codec", self.codec)
+        encoded = self._call("codec", self.codec, encode_pixels, self.codec, pixels, quality, **targets)
+        if not isinstance(encoded, EncodedImage):
+            raise malformed(ref, f"{type(encoded).__name__}, not an EncodedImage")
+        if not isinstance(encoded.data, bytes) or not encoded.data:
+            raise malformed(ref, "an empty bitstream")
+        return encoded
 
     def encode(
         self,
@@ -223,7 +290,7 @@ class Pipeline:
             result = self.prefilter(image, prompt, regions=regions)
             return self.encode_filtered(result, quality, target_bytes=target_bytes, target_bpp=target_bpp)
         pixels, _ = _as_array(image)
-        encoded = encode_pixels(self.codec, pixels, quality, target_bytes=target_bytes, target_bpp=target_bpp)
+        encoded = self._encode_pixels(pixels, quality, target_bytes=target_bytes, target_bpp=target_bpp)
         return replace(encoded, timings={"prefilter": 0.0, **encoded.timings})
 
     def encode_filtered(
@@ -235,16 +302,16 @@ class Pipeline:
         target_bpp: float | None = None,
     ) -> EncodedImage:
         """Encode an already prefiltered image; its prefilter time goes into the timings."""
-        encoded = encode_pixels(self.codec, result.image, quality, target_bytes=target_bytes, target_bpp=target_bpp)
+        encoded = self._encode_pixels(result.image, quality, target_bytes=target_bytes, target_bpp=target_bpp)
         return replace(encoded, timings={"prefilter": result.seconds, **encoded.timings})
 
     def decode(self, data: bytes) -> np.ndarray:
-        return self.codec.decode(data)
+        return self._call("codec", self.codec, self.codec.decode, data)
 
     def decode_timed(self, encoded: EncodedImage) -> tuple[np.ndarray, EncodedImage]:
         """Decode ``encoded``; return the pixels and ``encoded`` with ``timings["decode"]`` added."""
         start = time.perf_counter()
-        pixels = self.codec.decode(encoded.data)
+        pixels = self.decode(encoded.data)
         return pixels, replace(encoded, timings={**encoded.timings, "decode": time.perf_counter() - start})
 
 

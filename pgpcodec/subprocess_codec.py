@@ -2,13 +2,15 @@
 
 Every call gets its own :class:`tempfile.TemporaryDirectory` (removed
 whatever happens), the program is started from an argument list (never a
-shell), a timeout kills it, and a failure raises :class:`CodecError` with
+shell), a timeout kills it and every process it started, and a failure raises :class:`CodecError` with
 the end of the program's stderr in the message.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -48,15 +50,12 @@ class SubprocessCodec(Codec):
         """Run ``args`` (program first); ``what`` names the step in errors ("encode", "decode")."""
         args = [str(a) for a in args]
         try:
-            completed = subprocess.run(
-                args, stdin=subprocess.DEVNULL, capture_output=True, timeout=self.timeout, check=False
-            )
+            completed = run_killing_group(args, self.timeout)
         except FileNotFoundError:
             raise MissingResourceError(f"{self.name}: program {args[0]!r} not found", self.install_hint or None) from None
         except PermissionError:
             raise MissingResourceError(f"{self.name}: program {args[0]!r} is not executable", self.install_hint or None) from None
         except subprocess.TimeoutExpired:
-            # subprocess.run has already killed and reaped the child.
             raise CodecError(
                 f"{self.name}: {what} took longer than {self.timeout:g} s and was stopped",
                 "raise the limit with --codec-option timeout=SECONDS, or use a faster setting",
@@ -66,6 +65,30 @@ class SubprocessCodec(Codec):
                 f"{self.name}: {what} failed (exit code {completed.returncode}): {stderr_tail(completed.stderr)}"
             )
         return completed
+
+
+def run_killing_group(args: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """``subprocess.run`` that, on timeout or interruption, kills the program *and everything it started*.
+
+    ``subprocess.run`` kills only the direct child; a wrapper script's own
+    children would live on (and may hold the output pipes open). The program
+    gets its own process group (POSIX), and the whole group is killed.
+    """
+    posix = os.name == "posix"
+    process = subprocess.Popen(
+        args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=posix
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except BaseException:  # the timeout, or Ctrl-C / an abandoned call: nothing may outlive us
+        if posix:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.communicate(timeout=5)
+        raise
+    return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
 
 
 def stderr_tail(stderr: bytes | str | None) -> str:

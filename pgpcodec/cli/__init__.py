@@ -23,6 +23,7 @@ COMMANDS = {
     "prefilter": ("pgpcodec.cli.encode", "prefilter", "Write the prefiltered image as PNG, without encoding."),
     "decode": ("pgpcodec.cli.decode", "decode", "Decode a bitstream to PNG."),
     "plugins": ("pgpcodec.cli.plugins", "plugins", "List installed plugins and what they provide."),
+    "serve": ("pgpcodec.cli.serve", "serve", "Run the HTTP sidecar (POST /v1/encode)."),
     "bench": ("pgpcodec.cli.bench", "bench", "Rate–accuracy sweeps, BD-rate tables and plots over a dataset."),
     "install": ("pgpcodec.cli.install", "install", "Install plugins with pip into pgpcodec's own environment."),
     "uninstall": ("pgpcodec.cli.install", "uninstall", "Uninstall plugins from pgpcodec's own environment."),

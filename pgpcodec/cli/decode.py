@@ -36,6 +36,7 @@ def detect_codec(data: bytes, path: Path, registry):
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
 def decode(bitstream, output, codec, force):
     """Decode BITSTREAM (made by pgpcodec or any standard encoder) to a PNG."""
+    from ..guard import PluginRef, call_plugin
     from ..imaging import png_bytes, write_atomic
     from ..plugins import get_registry
 
@@ -47,7 +48,8 @@ def decode(bitstream, output, codec, force):
         raise InputError(f"{source}: file is empty")
     registry = get_registry()
     chosen = registry.create("codec", codec) if codec else detect_codec(data, source, registry)
-    pixels = chosen.decode(data)
+    ref = PluginRef("codec", chosen.name, registry.registration("codec", chosen.name).plugin)
+    pixels = call_plugin(ref, chosen.decode, data)
     write_atomic(output, png_bytes(pixels), force=force)
     click.echo(f"{source} -> {output}  ({chosen.name}, {pixels.shape[1]}x{pixels.shape[0]})", err=True)
     return 0

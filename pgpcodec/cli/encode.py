@@ -19,6 +19,26 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def distinct_names(inputs: list[Path], folder: Path, extension: str) -> list[Path]:
+    """``folder/stem + extension`` for each input; inputs whose stems collide keep their own suffix too.
+
+    ``a.png`` and ``a.jpg`` become ``a.png.jpg`` and ``a.jpg.jpg`` (then ``-2``,
+    ``-3`` … if even that collides), so one odd name never stops a batch.
+    """
+    stems = [p.stem for p in inputs]
+    names = [p.stem if stems.count(p.stem) == 1 else p.name for p in inputs]
+    taken: set[str] = set()
+    targets = []
+    for name in names:
+        candidate, n = name, 1
+        while candidate in taken:
+            n += 1
+            candidate = f"{name}-{n}"
+        taken.add(candidate)
+        targets.append(folder / (candidate + extension))
+    return targets
+
+
 def output_paths(images: tuple[str, ...], output: str | None, extension: str) -> list[Path]:
     """Where each output goes: ``-o FILE`` for one image, ``-o FOLDER`` (created) for several."""
     inputs = [Path(p) for p in images]
@@ -31,12 +51,7 @@ def output_paths(images: tuple[str, ...], output: str | None, extension: str) ->
         if folder.exists() and not folder.is_dir():
             raise UsageError(f"-o {output}: several images need an output folder, and this is a file")
         folder.mkdir(parents=True, exist_ok=True)
-        targets = [folder / (p.stem + extension) for p in inputs]
-        seen: dict[Path, Path] = {}
-        for source, target in zip(inputs, targets):
-            if target in seen:
-                raise UsageError(f"{source} and {seen[target]} would both be written to {target}", "rename one of them")
-            seen[target] = source
+        targets = distinct_names(inputs, folder, extension)
     for source, target in zip(inputs, targets):
         if _same_file(source, target):
             raise InputError(f"{target}: the output would overwrite the input", "choose another -o path")
@@ -52,6 +67,7 @@ class Batch:
 
     def run(self, items, job):
         from rich.console import Console
+        from rich.markup import escape
         from rich.progress import Progress
 
         console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -64,12 +80,13 @@ class Batch:
                 except PgpcodecError as exc:
                     self.failed += 1
                     message = exc.message if exc.message.startswith(str(source)) else f"{source}: {exc.message}"
-                    console.print(f"[red]error[/red]: {message}" + (f" ({exc.hint})" if exc.hint else ""), markup=True)
+                    message = " ".join(message.split())  # one line per file, whatever the exception text holds
+                    console.print(f"[red]error[/red]: {escape(message)}" + (f" ({escape(exc.hint)})" if exc.hint else ""), markup=True)
                 except Exception as exc:  # a batch never dies on one file
                     if os.environ.get("PGPCODEC_DEBUG"):
                         raise
                     self.failed += 1
-                    console.print(f"[red]error[/red]: {source}: internal error: {type(exc).__name__}: {exc}", markup=True)
+                    console.print(f"[red]error[/red]: {escape(f'{source}: internal error: {type(exc).__name__}: {exc}')}", markup=True)
                 progress.advance(task)
         return 1 if self.failed else 0
 
@@ -129,6 +146,7 @@ def encode(
     output, no_prefilter, save_filtered, explain, force, as_json, **opts,
 ):
     """Prefilter IMAGES for the prompt and encode them with a standard codec."""
+    from ..guard import PluginRef, call_plugin
     from ..imaging import load_image, png_bytes, write_atomic
     from ..pipeline import encode_pixels
 
@@ -137,6 +155,7 @@ def encode(
         from ..plugins import get_registry
 
         pipeline, codec_ = None, get_registry().create("codec", codec, **factory_options)
+        codec_ref = PluginRef("codec", codec, get_registry().registration("codec", codec).plugin)
     else:
         pipeline = build_pipeline(codec=codec, codec_options=factory_options, **opts)
         codec_ = pipeline.codec
@@ -162,7 +181,7 @@ def encode(
             raise InputError(f"{target}: already exists", "pass --force to overwrite it")
         array, notes = load_image(source, limit=opts["max_pixels"])
         if pipeline is None:
-            result = encode_pixels(codec_, array, quality, **rate)
+            result = call_plugin(codec_ref, encode_pixels, codec_, array, quality, timeout=opts["plugin_timeout"], **rate)
         else:
             filtered = pipeline.prefilter(array, opts["prompt"], regions=boxes)
             notes += filtered.notes

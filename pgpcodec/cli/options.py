@@ -63,6 +63,7 @@ def pipeline_options(command):
         click.option("--tiling", type=click.Choice(["reference", "proxy"]), default="reference", show_default=True, help="Tile scorers: the paper's tiling (tile count grows with the photo), or a downscaled proxy keeping the count near --target-tiles."),
         click.option("--scorer-option", "scorer_option", multiple=True, metavar="KEY=VALUE", help="Option for the scorer, e.g. precision=int8; repeatable."),
         click.option("--max-pixels", type=int, default=None, help="Refuse larger images (default 100 MP or PGPCODEC_MAX_PIXELS)."),
+        click.option("--plugin-timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS", help="Fail a plugin call (scorer, codec, …) that takes longer [default: no limit]."),
     ]
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
 
@@ -113,4 +114,5 @@ def _pipeline(codec: str | None, codec_options: dict | None, **opts):
             **parse_options(opts["scorer_option"], "--scorer-option"),
         },
         codec_options=codec_options,
+        plugin_timeout=opts["plugin_timeout"],
     )

@@ -42,9 +42,10 @@ def blockwise_gaussian(image: np.ndarray, block_sigma: np.ndarray, block: int, k
     height, width, channels = image.shape
     if (height, width) != (rows * block, cols * block):
         raise ValueError(f"image {width}x{height} is not {cols}x{rows} blocks of {block}")
+    # A kernel wider than the block is fine: np.pad's reflect mode mirrors
+    # again and again, as OpenCV's reflect-101 border does (small images get
+    # 56-pixel blocks whatever --kernel-size says).
     half = kernel_size // 2
-    if half >= block:
-        raise ValueError(f"kernel size {kernel_size} is too large for blocks of {block}")
     sigma = np.asarray(block_sigma, dtype=np.float64)
     blur = sigma > UNTOUCHED_SIGMA
     # (rows, cols, k): one kernel per block; untouched blocks get a delta.

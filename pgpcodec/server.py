@@ -1,0 +1,423 @@
+"""``pgpcodec serve``: a small HTTP sidecar for upload services not written in Python.
+
+Starlette on uvicorn (the optional ``serve`` extra). The scorer (and its
+model) is loaded once at start-up; each request may choose a registered
+codec, its quality and the filter settings. Encodes run in a bounded thread
+pool; every limit answers with a JSON error and the right status code::
+
+    POST /v1/encode   multipart: image (file), prompt, codec, quality, prefilter,
+                      regions, profile, sigma_map, sigma_max, sigma_one, format
+    GET  /healthz
+    GET  /v1/plugins
+
+See docs/embedding.md for the API, the limits and the threat model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import math
+import os
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from .errors import (
+    CodecError,
+    InputError,
+    MissingResourceError,
+    ModelNotFoundError,
+    PgpcodecError,
+    PluginError,
+    RateTargetError,
+    UsageError,
+)
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_MAX_PIXELS = 40_000_000
+DEFAULT_MAX_PROMPT_CHARS = 20_000
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MAX_QUEUE = 64
+CONNECTION_HEADROOM = 16
+SETTING_FIELDS = ("profile", "sigma_map", "sigma_max", "sigma_one")
+PIPELINE_CACHE_SIZE = 32
+
+
+def default_concurrency() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """What the sidecar serves and its limits (defaults in docs/embedding.md)."""
+
+    scorer: str = "tinyclip57"
+    codec: str = "jpeg"
+    prompt_processor: str = "nltk"
+    scorer_options: dict = field(default_factory=dict)
+    max_bytes: int = DEFAULT_MAX_BYTES
+    """Largest request body accepted (413 beyond)."""
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    """Largest decoded image (400 beyond), checked from the header before decoding."""
+    max_prompt_chars: int = DEFAULT_MAX_PROMPT_CHARS
+    max_concurrency: int = field(default_factory=default_concurrency)
+    """Encodes running at once; each is one worker thread."""
+    max_queue: int = DEFAULT_MAX_QUEUE
+    """Requests waiting for a worker before 503."""
+    timeout: float = DEFAULT_TIMEOUT
+    """Seconds a request may wait plus encode before 503 (still queued) or 504 (encoding)."""
+
+    def __post_init__(self) -> None:
+        for name in ("max_bytes", "max_pixels", "max_prompt_chars", "max_concurrency"):
+            if getattr(self, name) < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.max_queue < 0:
+            raise UsageError(f"--max-queue must be >= 0, got {self.max_queue}")
+        if not (self.timeout > 0 and math.isfinite(self.timeout)):
+            raise UsageError(f"--timeout must be a positive number of seconds, got {self.timeout}")
+
+
+class HttpError(Exception):
+    """An error answered as JSON: ``{"error": {"type", "message", "hint"}}``."""
+
+    def __init__(self, status: int, kind: str, message: str, hint: str | None = None, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.kind, self.message, self.hint, self.headers = status, kind, message, hint, headers or {}
+
+
+ERROR_STATUS = (
+    # (error class, status, type); the first match wins.
+    (RateTargetError, 422, "bad_settings"),
+    (UsageError, 422, "bad_settings"),
+    (InputError, 400, "bad_input"),
+    (PluginError, 500, "plugin_error"),
+    (CodecError, 500, "codec_error"),
+    (ModelNotFoundError, 503, "model_missing"),
+    (MissingResourceError, 503, "resource_missing"),
+)
+
+
+def http_error_for(exc: PgpcodecError) -> HttpError:
+    for cls, status, kind in ERROR_STATUS:
+        if isinstance(exc, cls):
+            return HttpError(status, kind, exc.message, exc.hint)
+    return HttpError(500, "error", exc.message, exc.hint)
+
+
+class Encoder:
+    """Pipelines (one scorer, loaded once) and the bounded pool that runs encodes."""
+
+    def __init__(self, config: ServerConfig, registry=None):
+        from .pipeline import Pipeline
+
+        self.config = config
+        self.base = Pipeline(
+            scorer=config.scorer,
+            codec=config.codec,
+            prompt_processor=config.prompt_processor,
+            scorer_options=dict(config.scorer_options),
+            registry=registry,
+        )
+        self._pipelines: OrderedDict[tuple, object] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=config.max_concurrency, thread_name_prefix="pgpcodec-encode")
+        self._slots: asyncio.Semaphore | None = None
+        self.waiting = 0
+        self.running = 0
+
+    def pipeline(self, codec: str, settings: dict):
+        """The cached pipeline for a codec and filter settings; the scorer is shared."""
+        from .pipeline import Pipeline, PrefilterSettings
+
+        key = (codec, tuple(sorted(settings.items())))
+        with self._lock:
+            if key in self._pipelines:
+                self._pipelines.move_to_end(key)
+                return self._pipelines[key]
+        pipeline = Pipeline(
+            scorer=self.base.scorer,
+            codec=self.base.codec if codec == self.base.codec.name else codec,
+            prompt_processor=self.base.prompt_processor,
+            settings=PrefilterSettings(**settings),
+            registry=self.base.registry,
+        )
+        with self._lock:
+            self._pipelines[key] = pipeline
+            while len(self._pipelines) > PIPELINE_CACHE_SIZE:
+                self._pipelines.popitem(last=False)
+        return pipeline
+
+    async def run(self, job):
+        """Run ``job()`` on a worker within the request deadline; 503 when saturated, 504 on timeout."""
+        loop = asyncio.get_running_loop()
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.config.max_concurrency)
+        deadline = loop.time() + self.config.timeout
+        busy = self._slots.locked()
+        if busy and self.waiting >= self.config.max_queue:
+            raise HttpError(503, "busy", "the server is at its concurrency and queue limits", "retry later", {"Retry-After": "1"})
+        self.waiting += 1
+        try:
+            await asyncio.wait_for(self._slots.acquire(), timeout=max(0.0, deadline - loop.time()))
+        except asyncio.TimeoutError:
+            raise HttpError(503, "busy", f"no worker became free within {self.config.timeout:g} s", "retry later", {"Retry-After": "1"}) from None
+        finally:
+            self.waiting -= 1
+        self.running += 1
+        future = loop.run_in_executor(self._pool, job)
+
+        def release(_):
+            # The slot is freed only when the work really ends: a timed-out
+            # encode keeps its thread busy, and new work must not pile on top.
+            self.running -= 1
+            self._slots.release()
+
+        future.add_done_callback(release)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout=max(0.001, deadline - loop.time()))
+        except asyncio.TimeoutError:
+            raise HttpError(504, "timeout", f"the encode did not finish within {self.config.timeout:g} s", "send a smaller image or raise --timeout") from None
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def read_body(request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise HttpError(400, "bad_request", "Content-Length is not a number") from None
+        if size > limit:
+            raise HttpError(413, "too_large", f"the request has {size:,} bytes, over the limit of {limit:,}", "send a smaller image")
+    chunks, total = [], 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise HttpError(413, "too_large", f"the request passed the limit of {limit:,} bytes", "send a smaller image")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def parse_form(request, body: bytes, limit: int):
+    """Parse a multipart body already read into memory."""
+    from starlette.requests import Request
+
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        raise HttpError(415, "unsupported_media_type", f"expected multipart/form-data, got {content_type or 'no content type'!r}", "send the image as a multipart file field named 'image'")
+    sent = False
+
+    async def replay():
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        return await Request(request.scope, replay).form(max_files=1, max_fields=32, max_part_size=limit)
+    except Exception as exc:  # python-multipart raises several types for malformed bodies
+        detail = getattr(exc, "detail", None) or str(exc) or type(exc).__name__
+        raise HttpError(400, "bad_request", f"malformed multipart body: {detail}") from None
+
+
+def _number(form, name: str, cast=float):
+    value = form.get(name)
+    if value is None or str(value).strip() == "":
+        return None
+    try:
+        number = cast(str(value))
+    except ValueError:
+        raise HttpError(422, "bad_settings", f"{name} {value!r} is not a number") from None
+    if isinstance(number, float) and not math.isfinite(number):
+        raise HttpError(422, "bad_settings", f"{name} must be finite, got {value!r}")
+    return number
+
+
+def _flag(form, name: str, default: bool) -> bool:
+    value = form.get(name)
+    if value is None or str(value).strip() == "":
+        return default
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise HttpError(422, "bad_settings", f"{name} must be true or false, got {value!r}")
+
+
+def _regions(form) -> list[tuple[int, int, int, int]]:
+    from .cli.options import parse_box
+
+    text = str(form.get("regions") or "").strip()
+    if not text:
+        return []
+    try:
+        if text.startswith("["):
+            boxes = json.loads(text)
+            return [tuple(int(v) for v in box) for box in boxes]
+        return [parse_box(part) for part in text.split(";") if part.strip()]
+    except (ValueError, TypeError, UsageError):
+        raise HttpError(422, "bad_settings", f"regions {text[:80]!r} is not a list of x0,y0,x1,y1 boxes", "send 'x0,y0,x1,y1;x0,y0,x1,y1' or a JSON list of 4-number lists") from None
+
+
+@dataclass(frozen=True)
+class EncodeRequest:
+    image: bytes
+    prompt: str
+    codec: str
+    quality: float | None
+    prefilter: bool
+    regions: list
+    settings: dict
+    as_json: bool
+
+
+async def encode_request(request, config: ServerConfig) -> EncodeRequest:
+    body = await read_body(request, config.max_bytes)
+    form = await parse_form(request, body, config.max_bytes)
+    upload = form.get("image")
+    if upload is None or isinstance(upload, str):
+        raise HttpError(400, "bad_request", "no image: send the file in a multipart field named 'image'")
+    image = await upload.read()
+    if not image:
+        raise HttpError(400, "bad_input", "the uploaded image is empty")
+    prompt = str(form.get("prompt") or "")
+    if len(prompt) > config.max_prompt_chars:
+        raise HttpError(400, "bad_input", f"the prompt has {len(prompt):,} characters, over the limit of {config.max_prompt_chars:,}")
+    settings = {}
+    for name in SETTING_FIELDS:
+        value = _number(form, name) if name in ("sigma_max", "sigma_one") else (str(form.get(name) or "").strip() or None)
+        if value is not None:
+            settings[name] = value
+    answer = str(form.get("format") or "binary").strip().lower()
+    if answer not in ("binary", "json"):
+        raise HttpError(422, "bad_settings", f"format must be 'binary' or 'json', got {answer!r}")
+    return EncodeRequest(
+        image=image,
+        prompt=prompt,
+        codec=str(form.get("codec") or config.codec).strip(),
+        quality=_number(form, "quality"),
+        prefilter=_flag(form, "prefilter", True),
+        regions=_regions(form),
+        settings=settings,
+        as_json=answer == "json" or "application/json" in request.headers.get("accept", ""),
+    )
+
+
+def create_app(config: ServerConfig | None = None, *, registry=None):
+    """The Starlette application; builds the scorer (loads the model) now, not on the first request."""
+    from starlette.applications import Starlette
+    from starlette.requests import ClientDisconnect
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    from .imaging import load_image
+
+    config = config or ServerConfig()
+    encoder = Encoder(config, registry)
+
+    def error_response(error: HttpError) -> JSONResponse:
+        payload = {"error": {"type": error.kind, "message": error.message, "hint": error.hint}}
+        return JSONResponse(payload, status_code=error.status, headers=error.headers)
+
+    async def healthz(request):
+        return JSONResponse(
+            {
+                "status": "ok",
+                "scorer": encoder.base.scorer.name,
+                "codec": encoder.base.codec.name,
+                "running": encoder.running,
+                "waiting": encoder.waiting,
+                "max_concurrency": config.max_concurrency,
+            }
+        )
+
+    async def plugins(request):
+        registry_ = encoder.base.registry
+        from .plugins import HOOKS
+
+        return JSONResponse(
+            {
+                "plugins": [info.to_dict() for info in registry_.plugins()],
+                "names": {kind: registry_.names(kind) for kind in HOOKS},
+            }
+        )
+
+    async def encode(request):
+        started = time.perf_counter()
+        try:
+            job = await encode_request(request, config)
+            pipeline = encoder.pipeline(job.codec, job.settings)
+
+            def work():
+                array, notes = load_image(job.image, limit=config.max_pixels)
+                result = pipeline.encode(array, job.prompt, quality=job.quality, regions=job.regions, prefilter=job.prefilter)
+                return result, notes
+
+            result, notes = await encoder.run(work)
+        except ClientDisconnect:
+            return Response(status_code=499)  # nobody is listening; uvicorn drops it
+        except HttpError as error:
+            return error_response(error)
+        except PgpcodecError as exc:
+            return error_response(http_error_for(exc))
+        info = {**result.to_dict(), "notes": notes, "seconds": time.perf_counter() - started}
+        if job.as_json:
+            return JSONResponse({**info, "data": base64.b64encode(result.data).decode("ascii")})
+        headers = {
+            "X-Pgpcodec-Codec": result.codec,
+            "X-Pgpcodec-Quality": f"{result.quality:g}",
+            "X-Pgpcodec-Width": str(result.width),
+            "X-Pgpcodec-Height": str(result.height),
+            "X-Pgpcodec-Bpp": f"{result.bpp:.6f}",
+            # JSON with ensure_ascii: header values must be Latin-1, notes may hold any text.
+            "X-Pgpcodec-Timings": json.dumps(dict(result.timings)),
+            "X-Pgpcodec-Notes": json.dumps(notes),
+            "Content-Disposition": f'inline; filename="encoded{result.extension}"',
+        }
+        return Response(result.data, media_type=result.mime_type, headers=headers)
+
+    async def not_found(request, exc):
+        return error_response(HttpError(getattr(exc, "status_code", 404), "not_found", f"{request.method} {request.url.path}: no such endpoint"))
+
+    async def internal(request, exc):
+        return error_response(HttpError(500, "internal", f"internal error: {type(exc).__name__}"))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        encoder.close()
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/v1/plugins", plugins, methods=["GET"]),
+            Route("/v1/encode", encode, methods=["POST"]),
+        ],
+        exception_handlers={404: not_found, 405: not_found, Exception: internal},
+        lifespan=lifespan,
+    )
+    app.state.encoder = encoder
+    return app
+
+
+def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "info") -> None:
+    """Run the sidecar until interrupted."""
+    try:
+        import uvicorn
+    except ImportError:
+        raise MissingResourceError("the sidecar needs the 'serve' extra", "pip install 'pgpcodec[serve]'") from None
+    app = create_app(config)
+    # Open connections (uploads still arriving included) are capped too: uvicorn answers 503 beyond
+    # the workers, the queue and a little headroom for /healthz.
+    connections = config.max_concurrency + config.max_queue + CONNECTION_HEADROOM
+    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_keep_alive=5, limit_concurrency=connections)
