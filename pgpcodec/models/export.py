@@ -299,13 +299,27 @@ def _export_graph(module, example, path: Path, input_name: str, output_name: str
         )
 
 
-def _quantize(source: Path, target: Path) -> None:
+def quantize_int8(source: Path, target: Path, op_types: tuple[str, ...] | None = ("MatMul",)) -> None:
+    """Dynamic int8 quantisation of an ONNX graph (onnxruntime), without its root-logger advice.
+
+    Matrix products only by default. Quantised, the ViT's patch-embedding Conv becomes a
+    ConvInteger that onnxruntime runs slower than the fp32 Conv: 43 % of the int8 vision graph's
+    time, which held int8 to 1.1x fp32; without it int8 runs 2.4x fp32
+    (benchmarks/bench_scorer.py, tinyclip57). ``None`` quantises every supported op.
+    """
+    import logging
+
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    # Matrix products only. Quantised, the ViT's patch-embedding Conv becomes a ConvInteger that
-    # onnxruntime runs slower than the fp32 Conv: 43 % of the int8 vision graph's time, which held
-    # int8 to 1.1x fp32; without it int8 runs 2.4x fp32 (benchmarks/bench_scorer.py, tinyclip57).
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"])
+    root = logging.getLogger()
+    level = root.level
+    # quantize_dynamic logs "consider pre-processing" through the root logger on every call.
+    root.setLevel(logging.ERROR)
+    try:
+        ops = list(op_types) if op_types is not None else None
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, op_types_to_quantize=ops)
+    finally:
+        root.setLevel(level)
 
 
 def _run(path: Path, name: str, array):
@@ -367,7 +381,7 @@ def write_model_dir(
         files = {role: FILES[role] for role in ("vision", "text", "tokenizer")}
         if int8:
             for tower in ("vision", "text"):
-                _quantize(staged / FILES[tower], staged / FILES[f"{tower}_int8"])
+                quantize_int8(staged / FILES[tower], staged / FILES[f"{tower}_int8"])
                 files[f"{tower}_int8"] = FILES[f"{tower}_int8"]
         towers.tokenizer.save(str(staged / FILES["tokenizer"]))
         parity = check_parity(staged, towers)

@@ -156,7 +156,7 @@ def build_tiny_clip(
     int8: bool = True,
 ) -> Path:
     """Write a complete random-init model directory to ``directory`` (created) and return it."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from ..models.export import quantize_int8
 
     if image_size % patch:
         raise ValueError(f"image_size {image_size} must be a multiple of patch {patch}")
@@ -171,7 +171,7 @@ def build_tiny_clip(
     if int8:
         for role in ("vision", "text"):
             files[f"{role}_int8"] = f"{role}.int8.onnx"
-            quantize_dynamic(directory / files[role], directory / files[f"{role}_int8"], weight_type=QuantType.QInt8)
+            quantize_int8(directory / files[role], directory / files[f"{role}_int8"], op_types=None)
     manifest = {
         "format": "pgpcodec-clip-onnx",
         "format_version": 1,
