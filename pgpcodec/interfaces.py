@@ -182,6 +182,8 @@ class Codec(ABC):
     default_quality: int = 75
     higher_is_better: bool = True
     quality_label: str = "quality"
+    random_weights: bool = False
+    """True for a learned codec running randomly initialised weights: only its speed means anything."""
 
     def validate_quality(self, quality: float | None) -> int:
         if quality is None:

@@ -133,6 +133,7 @@ class Cheng2020Codec(Codec):
 
     def __init__(self, *, pretrained: bool | str = True, seed: int = 0, threads: int | None = None):
         self.pretrained = parse_bool(pretrained, "cheng2020: pretrained")
+        self.random_weights = not self.pretrained
         self.seed = int(seed)
         if not 0 <= self.seed < 2**32:
             raise UsageError(f"cheng2020: seed must be from 0 to {2**32 - 1}, got {seed}")

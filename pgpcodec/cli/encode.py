@@ -180,6 +180,8 @@ def encode(
         if target.exists() and not force:
             raise InputError(f"{target}: already exists", "pass --force to overwrite it")
         array, notes = load_image(source, limit=opts["max_pixels"])
+        if codec_.random_weights:
+            notes.append(f"codec {codec_.name} has RANDOM-INIT weights: its size and quality mean nothing")
         if pipeline is None:
             result = call_plugin(codec_ref, encode_pixels, codec_, array, quality, timeout=opts["plugin_timeout"], **rate)
         else:
