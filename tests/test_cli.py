@@ -117,7 +117,7 @@ def test_existing_output_needs_force(run_cli, photo_path, tmp_path):
     assert out.read_bytes() == b"keep me"
     assert run_cli("encode", photo_path, "--scorer", "uniform", "-p", "x", "-o", out, "--force")[0] == 0
     assert out.read_bytes()[:3] == b"\xff\xd8\xff"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jpg", "photo.png"]  # no temp files left
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".") or p.suffix == ".tmp"]  # no temp files left
 
 
 def test_batch_reports_failures_and_carries_on(run_cli, photo_path, bad_files, tmp_path):

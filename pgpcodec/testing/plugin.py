@@ -14,8 +14,8 @@ with ``pgpcodec_``. The contract classes in
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -31,8 +31,9 @@ _FORMAT_FOR_MODE = {"CMYK": ".tiff"}
 _ISOLATED_VARIABLES = ("PGPCODEC_LOAD_PLUGINS", "PGPCODEC_MAX_PIXELS", "PGPCODEC_DEBUG")
 
 
-@dataclass(frozen=True)
-class CliResult:
+class CliResult(NamedTuple):
+    """What one CLI run gave; unpacks as ``code, out, err``."""
+
     exit_code: int
     stdout: str
     stderr: str
