@@ -68,3 +68,14 @@ def test_setup_nltk_copies_from_a_local_folder(tmp_path):
         assert not (target / path).is_symlink()
     with pytest.raises(MissingResourceError, match="does not exist"):
         nltk_resources.install(tmp_path / "empty", tmp_path / "dst2")
+
+
+def test_lemmas_match_nltks_wordnet_lemmatizer(nltk_processor):
+    from nltk.stem import WordNetLemmatizer
+
+    stock = WordNetLemmatizer()
+    cases = [("running", "VBG"), ("houses", "NNS"), ("better", "JJR"), ("geese", "NNS"), ("was", "VBD"),
+             ("quickly", "RB"), ("mice", "NNS"), ("drove", "VBD"), ("zzyzx", "NN"), ("patches", "NNS")]
+    for word, tag in cases:
+        pos = {"J": "a", "V": "v", "R": "r"}.get(tag[0], "n")
+        assert nltk_processor.lemmatize(word, tag) == stock.lemmatize(word, pos), word

@@ -66,6 +66,27 @@ def _wordnet_pos(tag: str) -> str:
     return {"J": "a", "V": "v", "R": "r"}.get(tag[:1], "n")
 
 
+def english_wordnet():
+    """NLTK's WordNet reader for lemmatisation, loaded without its multilingual sense map.
+
+    On every load NLTK maps WordNet senses for the Open Multilingual Wordnet
+    (two passes over index.sense): about 4 s of a 5 s load here, for data
+    that lemmatisation never touches.
+    """
+    import warnings
+
+    import nltk
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+
+    class EnglishWordNet(WordNetCorpusReader):
+        def map_wn(self, version="wordnet"):
+            return None
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "multilingual functions are not available": not used here
+        return EnglishWordNet(nltk.data.find("corpora/wordnet"), None)
+
+
 class NltkPromptProcessor(PromptProcessor):
     """Instruction phrases removed, stop words dropped, WordNet lemmas, pruned by POS to fit.
 
@@ -80,15 +101,18 @@ class NltkPromptProcessor(PromptProcessor):
         from pgpcodec import nltk_resources
 
         nltk_resources.require()
-        from nltk.corpus import stopwords, wordnet
-        from nltk.stem import WordNetLemmatizer
+        from nltk.corpus import stopwords
         from nltk.tag import PerceptronTagger
 
         with self._lock:
-            wordnet.ensure_loaded()
+            self.wordnet = english_wordnet()
             self.stop_words = frozenset(stopwords.words("english"))
             self.tagger = PerceptronTagger()
-            self.lemmatizer = WordNetLemmatizer()
+
+    def lemmatize(self, word: str, tag: str) -> str:
+        """The shortest WordNet lemma for the word's part of speech, as NLTK's WordNetLemmatizer gives."""
+        lemmas = self.wordnet._morphy(word, _wordnet_pos(tag))
+        return min(lemmas, key=len) if lemmas else word
 
     def process(self, prompt: str, fits: Callable[[str], bool] | None = None) -> str:
         from nltk.tokenize import word_tokenize
@@ -99,7 +123,7 @@ class NltkPromptProcessor(PromptProcessor):
         if not tagged and text:
             # Nothing but stop words ("What is this?"): embed the cleaned prompt rather than nothing.
             tagged = self.tagger.tag(text.split())
-        lemmas = [self.lemmatizer.lemmatize(w, _wordnet_pos(t)) for w, t in tagged]
+        lemmas = [self.lemmatize(w, t) for w, t in tagged]
         if fits is not None:
             lemmas = prune_to_fit(lemmas, [t for _, t in tagged], fits)
         return " ".join(lemmas)
