@@ -32,6 +32,16 @@ def _register_heif() -> None:
         pass
 
 
+def check_pixel_limit(width: int, height: int, name: str, limit: int | None = None) -> None:
+    """Refuse a picture of more than ``limit`` pixels (default :func:`max_pixels`) before it is decoded."""
+    limit = max_pixels() if limit is None else limit
+    if width * height > limit:
+        raise InputError(
+            f"{name}: {width}x{height} is {width * height:,} pixels, over the limit of {limit:,}",
+            "raise it with --max-pixels or PGPCODEC_MAX_PIXELS if the image is trusted",
+        )
+
+
 def load_image(source: str | os.PathLike | bytes, *, limit: int | None = None) -> tuple[np.ndarray, list[str]]:
     """Decode a file or bytes to (H, W, 3) uint8 RGB, honouring EXIF orientation.
 
@@ -74,12 +84,7 @@ def _decode(source, name: str, limit: int, notes: list[str]) -> np.ndarray:
         # our limit is checked from the header before any pixel is decoded.
         handle = Image.open(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source)
         with handle as img:
-            width, height = img.size
-            if width * height > limit:
-                raise InputError(
-                    f"{name}: {width}x{height} is {width * height:,} pixels, over the limit of {limit:,}",
-                    "raise it with --max-pixels or PGPCODEC_MAX_PIXELS if the image is trusted",
-                )
+            check_pixel_limit(*img.size, name, limit)
             if getattr(img, "n_frames", 1) > 1:
                 notes.append(f"animated ({img.n_frames} frames): encoded the first frame only")
                 img.seek(0)

@@ -5,7 +5,7 @@ obtainable here."""
 import numpy as np
 import pytest
 
-from pgpcodec.errors import CodecError, MissingResourceError
+from pgpcodec.errors import CodecError, InputError, MissingResourceError
 from pgpcodec.testing.codec_contract import sample_image
 
 pytest.importorskip("compressai")
@@ -28,7 +28,7 @@ def test_container_round_trip():
             unpack_stream(broken)
 
 
-def test_random_weights_round_trip(codec):
+def test_random_weights_round_trip(codec, monkeypatch):
     image = sample_image(70, 40)
     encoded = codec.encode(image, 2)
     header = unpack_stream(encoded.data)
@@ -37,6 +37,10 @@ def test_random_weights_round_trip(codec):
     assert decoded.shape == image.shape
     # Decoding rebuilds the model from the header, even in a fresh codec with other settings.
     assert np.array_equal(Cheng2020Codec(pretrained=True, threads=1).decode(encoded.data), decoded)
+    with monkeypatch.context() as patch:  # the header's size is checked before any decoding
+        patch.setenv("PGPCODEC_MAX_PIXELS", "1000")
+        with pytest.raises(InputError, match="70x40 is 2,800 pixels, over the limit of 1,000"):
+            codec.decode(encoded.data)
 
 
 def test_offline_pretrained_gives_clear_error(monkeypatch):

@@ -266,3 +266,17 @@ def test_no_shell_anywhere_in_the_package():
         text = path.read_text(encoding="utf-8")
         for pattern in ("shell=True", "os.system(", "os.popen(", "commands.getoutput"):
             assert pattern not in text, f"{path} uses {pattern}"
+
+
+@pytest.mark.parametrize("codec_name", ["jpeg", "heic", "vvenc"])
+def test_decoding_respects_the_pixel_limit(codec_name, monkeypatch):
+    from pgpcodec.errors import PgpcodecError
+    from pgpcodec.plugins import get_registry
+    from pgpcodec.testing.samples import sample_image
+
+    codec = get_registry().create("codec", codec_name)
+    data = codec.encode(sample_image(64, 48), None).data
+    assert codec.decode(data).shape == (48, 64, 3)
+    monkeypatch.setenv("PGPCODEC_MAX_PIXELS", "1000")
+    with pytest.raises(PgpcodecError, match="(over the limit|exceeds specified max pixel count)"):
+        codec.decode(data)

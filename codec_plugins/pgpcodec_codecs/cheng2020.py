@@ -41,6 +41,7 @@ import numpy as np
 from pgpcodec import hookimpl
 from pgpcodec.codec_options import parse_bool
 from pgpcodec.errors import CodecError, MissingResourceError, UsageError
+from pgpcodec.imaging import check_pixel_limit
 from pgpcodec.interfaces import Codec
 
 MAGIC = b"PGPC2020"
@@ -187,6 +188,7 @@ class Cheng2020Codec(Codec):
 
     def decode(self, data: bytes) -> np.ndarray:
         stream = unpack_stream(bytes(data))
+        check_pixel_limit(*stream["size"], "cheng2020 bitstream")
         torch, _ = _import_compressai()
         net = self.model(stream["quality"], stream["pretrained"], stream["seed"])
         try:

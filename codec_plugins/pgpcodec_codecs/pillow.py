@@ -7,7 +7,8 @@ import io
 import numpy as np
 
 from pgpcodec import hookimpl
-from pgpcodec.errors import CodecError
+from pgpcodec.errors import CodecError, PgpcodecError
+from pgpcodec.imaging import check_pixel_limit
 from pgpcodec.interfaces import Codec
 
 
@@ -34,7 +35,10 @@ class PillowCodec(Codec):
         self._prepare_decoder()
         try:
             with Image.open(io.BytesIO(data)) as img:
+                check_pixel_limit(*img.size, f"{self.name} bitstream")
                 return np.asarray(img.convert("RGB"))
+        except PgpcodecError:
+            raise
         except Exception as exc:
             raise CodecError(f"{self.name}: cannot decode bitstream ({exc})") from None
 

@@ -28,6 +28,7 @@ from pgpcodec import hookimpl
 from pgpcodec.colour import bytes_to_planes, planes_to_bytes, rgb_to_yuv420, yuv420_to_rgb
 from pgpcodec.codec_options import parse_bool
 from pgpcodec.errors import CodecError, MissingResourceError, UsageError
+from pgpcodec.imaging import max_pixels
 from pgpcodec.subprocess_codec import SubprocessCodec
 
 FFMPEG_ENV = "PGPCODEC_FFMPEG"
@@ -223,7 +224,8 @@ class VvencCodec(SubprocessCodec):
             source, target = folder / "input.266", folder / "output.y4m"
             source.write_bytes(data)
             args = (
-                ffmpeg_python.input(str(source), f="vvc")
+                # The decoder refuses pictures over the pixel limit before allocating them.
+                ffmpeg_python.input(str(source), f="vvc", max_pixels=max_pixels())
                 .output(str(target), f="yuv4mpegpipe", pix_fmt=PIXEL_FORMAT, strict=-1, frames=1)
                 .global_args("-hide_banner", "-nostdin", "-loglevel", "error")
                 .compile(cmd=executable, overwrite_output=True)
