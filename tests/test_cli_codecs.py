@@ -8,19 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pgpcodec.cli import main
 from pgpcodec.cli.options import parse_options
 from pgpcodec.errors import UsageError
 from pgpcodec.testing.codec_contract import psnr, sample_image
+from pgpcodec.testing.plugin import invoke_cli
 
 FAST = ["--scorer", "uniform", "--prompt-processor", "none"]
 
-
-def run(args, capsys):
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    captured = capsys.readouterr()
-    return info.value.code, captured.out, captured.err
 
 
 @pytest.fixture()
@@ -32,12 +26,12 @@ def photo(tmp_path):
 
 def test_vvenc_stream_decodes_with_ffmpeg_and_pgpcodec(photo, tmp_path, capsys):
     stream, png, ffmpeg_png = tmp_path / "a.266", tmp_path / "a.png", tmp_path / "ff.png"
-    code, _, err = run(["encode", str(photo), "--prompt", "a cat", *FAST, "--codec", "vvenc", "--qp", "32", "-o", str(stream)], capsys)
+    code, _, err = invoke_cli(["encode", str(photo), "--prompt", "a cat", *FAST, "--codec", "vvenc", "--qp", "32", "-o", str(stream)], capsys)
     assert code == 0, err
     assert "vvenc QP 32" in err
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i", str(stream), str(ffmpeg_png)], check=True)
     assert Image.open(ffmpeg_png).size == (100, 68)  # the odd leftover column/row of padding; see docs/codecs.md
-    code, _, err = run(["decode", str(stream), "-o", str(png)], capsys)
+    code, _, err = invoke_cli(["decode", str(stream), "-o", str(png)], capsys)
     assert code == 0, err
     ours = np.asarray(Image.open(png).convert("RGB"))
     assert ours.shape == (67, 99, 3) and psnr(ours, sample_image(99, 67)) > 28
@@ -45,7 +39,7 @@ def test_vvenc_stream_decodes_with_ffmpeg_and_pgpcodec(photo, tmp_path, capsys):
 
 def test_target_bytes_and_json(photo, tmp_path, capsys):
     out = tmp_path / "a.jpg"
-    code, stdout, err = run(["encode", str(photo), *FAST, "--no-prefilter", "--target-bytes", "2000", "--json", "-o", str(out)], capsys)
+    code, stdout, err = invoke_cli(["encode", str(photo), *FAST, "--no-prefilter", "--target-bytes", "2000", "--json", "-o", str(out)], capsys)
     assert code == 0, err
     info = json.loads(stdout)
     assert info["bytes"] <= 2000 and out.stat().st_size == info["bytes"]
@@ -53,7 +47,7 @@ def test_target_bytes_and_json(photo, tmp_path, capsys):
 
 
 def test_target_too_small_is_a_clear_error(photo, tmp_path, capsys):
-    code, _, err = run(["encode", str(photo), *FAST, "--codec", "vvenc", "--target-bytes", "50", "-o", str(tmp_path / "a.266")], capsys)
+    code, _, err = invoke_cli(["encode", str(photo), *FAST, "--codec", "vvenc", "--target-bytes", "50", "-o", str(tmp_path / "a.266")], capsys)
     assert code != 0 and "even the lowest quality (vvenc QP 63)" in err and "Traceback" not in err
 
 
@@ -72,14 +66,14 @@ def test_target_too_small_is_a_clear_error(photo, tmp_path, capsys):
     ],
 )
 def test_bad_options(photo, tmp_path, capsys, args, message):
-    code, _, err = run(["encode", str(photo), *FAST, *args, "-o", str(tmp_path / "out")], capsys)
+    code, _, err = invoke_cli(["encode", str(photo), *FAST, *args, "-o", str(tmp_path / "out")], capsys)
     assert code == 2 and message in err, err
 
 
 def test_codec_options_reach_the_factory(photo, tmp_path, capsys):
     plain, perceptual = tmp_path / "a.266", tmp_path / "b.266"
     for target, extra in ((plain, []), (perceptual, ["--codec-option", "qpa=1", "--preset", "fast"])):
-        code, _, err = run(["encode", str(photo), *FAST, "--codec", "vvenc", "--qp", "30", *extra, "-o", str(target)], capsys)
+        code, _, err = invoke_cli(["encode", str(photo), *FAST, "--codec", "vvenc", "--qp", "30", *extra, "-o", str(target)], capsys)
         assert code == 0, err
     assert plain.read_bytes() != perceptual.read_bytes()
 

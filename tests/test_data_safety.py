@@ -9,19 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from hostile_files import gradient, png_bytes
 
-from pgpcodec.cli import main
 from pgpcodec.errors import InputError
 from pgpcodec.imaging import write_atomic
 from pgpcodec.pipeline import Pipeline
+from pgpcodec.testing.plugin import invoke_cli
 
 FAST = ["--scorer", "uniform", "--prompt-processor", "none"]
 
-
-def run_cli(args, capsys):
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    captured = capsys.readouterr()
-    return exited.value.code, captured.out, captured.err
 
 
 def test_write_atomic_leaves_no_temporary_file_when_the_write_fails(tmp_path, monkeypatch):
@@ -74,11 +68,11 @@ def test_output_must_not_be_the_input(tmp_path, capsys):
     image.write_bytes(png_bytes())
     before = image.read_bytes()
     for target in (str(image), str(tmp_path / "." / "photo.jpg")):
-        code, _, err = run_cli(["encode", str(image), *FAST, "-o", target, "--force"], capsys)
+        code, _, err = invoke_cli(["encode", str(image), *FAST, "-o", target, "--force"], capsys)
         assert code != 0 and "overwrite the input" in err
     link = tmp_path / "link.jpg"
     link.symlink_to(image)
-    code, _, err = run_cli(["encode", str(image), *FAST, "-o", str(link), "--force"], capsys)
+    code, _, err = invoke_cli(["encode", str(image), *FAST, "-o", str(link), "--force"], capsys)
     assert code != 0 and "overwrite the input" in err
     assert image.read_bytes() == before
 
@@ -88,10 +82,10 @@ def test_existing_output_needs_force(tmp_path, capsys):
     image.write_bytes(png_bytes())
     out = tmp_path / "photo.jpg"
     out.write_bytes(b"precious")
-    code, _, err = run_cli(["encode", str(image), *FAST, "-o", str(out)], capsys)
+    code, _, err = invoke_cli(["encode", str(image), *FAST, "-o", str(out)], capsys)
     assert code == 1 and "already exists" in err and "--force" in err
     assert out.read_bytes() == b"precious"
-    code, _, _ = run_cli(["encode", str(image), *FAST, "-o", str(out), "--force"], capsys)
+    code, _, _ = invoke_cli(["encode", str(image), *FAST, "-o", str(out), "--force"], capsys)
     assert code == 0 and out.read_bytes()[:2] == b"\xff\xd8"
 
 
@@ -99,11 +93,11 @@ def test_batch_reports_the_failure_and_carries_on(tmp_path, capsys):
     names = ["a.png", "broken.png", "c.png"]
     for name in names:
         (tmp_path / name).write_bytes(b"garbage" if name == "broken.png" else png_bytes())
-    code, _, err = run_cli(["encode", *(str(tmp_path / n) for n in names), *FAST, "-o", str(tmp_path / "out")], capsys)
+    code, _, err = invoke_cli(["encode", *(str(tmp_path / n) for n in names), *FAST, "-o", str(tmp_path / "out")], capsys)
     assert code == 1
     assert "broken.png" in err and err.count("error:") == 1
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.jpg", "c.jpg"]
-    code, _, _ = run_cli(["encode", str(tmp_path / "a.png"), *FAST, "-o", str(tmp_path / "ok.jpg")], capsys)
+    code, _, _ = invoke_cli(["encode", str(tmp_path / "a.png"), *FAST, "-o", str(tmp_path / "ok.jpg")], capsys)
     assert code == 0
 
 

@@ -11,17 +11,10 @@ import numpy as np
 import pytest
 from hostile_files import HOSTILE, exif_rotated_jpeg, gradient, png_header_only, red_with_swapped_profile, write_hostile
 
-from pgpcodec.cli import main
 from pgpcodec.errors import InputError, PgpcodecError
 from pgpcodec.imaging import as_rgb_array, load_image
 from pgpcodec.pipeline import Pipeline, PrefilterSettings
-
-
-def run_cli(args, capsys) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    captured = capsys.readouterr()
-    return exited.value.code, captured.out, captured.err
+from pgpcodec.testing.plugin import invoke_cli
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
@@ -166,7 +159,7 @@ def test_cli_batch_of_hostile_files_gives_one_line_each_and_no_traceback(scorer,
     scoring = ["--scorer", "uniform", "--prompt-processor", "none"]
     if scorer != "uniform":
         scoring = ["--scorer", str(request.getfixturevalue("tiny_clip_model"))]
-    code, stdout, stderr = run_cli(["encode", *files, "--prompt", "x", *scoring, "-o", str(out) + os.sep], capsys)
+    code, stdout, stderr = invoke_cli(["encode", *files, "--prompt", "x", *scoring, "-o", str(out) + os.sep], capsys)
     assert code == 1  # some files failed
     assert "Traceback" not in stderr + stdout and "internal error" not in stderr and "Warning" not in stderr
     lines = [line for line in stderr.splitlines() if line.strip()]
@@ -185,7 +178,7 @@ def test_file_names_with_markup_and_colliding_stems(tmp_path, capsys):
     (folder / "a[" / "red].png").write_bytes(b"junk")  # the path reads a[/red].png: a Rich closing tag
     (folder / "pic.png").write_bytes(HOSTILE["png_named.jpg"][0]())
     (folder / "pic.jpg").write_bytes(HOSTILE["png_named.jpg"][0]())
-    code, _, stderr = run_cli(
+    code, _, stderr = invoke_cli(
         ["encode", str(folder / "a[" / "red].png"), str(folder / "pic.png"), str(folder / "pic.jpg"), "--scorer", "uniform", "--prompt-processor", "none", "-o", str(tmp_path / "out")],
         capsys,
     )

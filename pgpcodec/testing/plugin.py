@@ -86,6 +86,19 @@ def pgpcodec_image_file(request, tmp_path) -> Path:
     return sample_file(tmp_path / f"sample-{mode.replace(';', '')}{suffix}", width, height, mode=mode)
 
 
+def invoke_cli(args, capsys) -> CliResult:
+    """Run ``pgpcodec ARGS`` in process: its exit code and what ``capsys`` captured since it was last read."""
+    from ..cli import main
+
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    out, err = capsys.readouterr()
+    return CliResult(code, out, err)
+
+
 @pytest.fixture
 def pgpcodec_cli(capsys, pgpcodec_isolated) -> Callable[..., CliResult]:
     """``pgpcodec_cli("encode", "a.png", "--codec", "mine")``: run the CLI in process.
@@ -93,18 +106,11 @@ def pgpcodec_cli(capsys, pgpcodec_isolated) -> Callable[..., CliResult]:
     Returns exit code, stdout and stderr; the process-wide registry is
     reloaded first, so plugins installed during the test are seen.
     """
-    from ..cli import main
     from ..plugins import reset_registry
 
     def run(*args: str) -> CliResult:
         reset_registry()
         capsys.readouterr()
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        out, err = capsys.readouterr()
-        return CliResult(code, out, err)
+        return invoke_cli(args, capsys)
 
     return run

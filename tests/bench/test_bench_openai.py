@@ -4,12 +4,12 @@ import base64
 import io
 import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
 from bench_helpers import run_cli
+from loopback import LoopbackServer
 from PIL import Image
 
 from pgpcodec.bench.dataset import Row
@@ -18,7 +18,7 @@ from pgpcodec.bench.evaluators import EvaluatorError, OpenAIEvaluator, Sample
 ANSWERS = {"red disc": "Yes, there is.", "corner": "The answer is (B).", "middle": "a square"}
 
 
-class ChatServer:
+class ChatServer(LoopbackServer):
     """A minimal OpenAI-compatible /v1/chat/completions server that records what it was sent."""
 
     def __init__(self, status: int = 200):
@@ -48,17 +48,8 @@ class ChatServer:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
+        self.url = self.base_url + "/v1"
 
 
 def test_bench_asks_the_vlm_scores_replies_and_caches_them(tiny_manifest, tmp_path, capsys, monkeypatch):
@@ -144,9 +135,11 @@ def test_options_are_checked():
 
 
 def test_rows_without_answers_are_refused_before_anything_runs(tmp_path, capsys):
-    from bench_helpers import small_photo, write_manifest
+    from bench_helpers import write_manifest
 
-    Image.fromarray(small_photo(32, 32, 7)).save(tmp_path / "p.png")
+    from pgpcodec.testing.samples import sample_image
+
+    Image.fromarray(sample_image(32, 32, 7)).save(tmp_path / "p.png")
     manifest = write_manifest(tmp_path / "m.jsonl", [{"image": "p.png", "prompt": "What?", "answer": "x"}, {"image": "p.png", "prompt": "Why?"}])
     code, _, err = run_cli(capsys, "--dataset", str(manifest), "--codecs", "jpeg", "--variants", "plain", "--evaluator", "openai",
                            "--endpoint", "http://127.0.0.1:9/v1", "--model", "m", "--out", str(tmp_path / "o"))

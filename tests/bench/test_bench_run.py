@@ -90,11 +90,13 @@ def test_bad_manifest_rows_and_options_fail_before_running(tiny_manifest, tmp_pa
 
 
 def test_rows_without_regions_fail_the_regions_scorer_by_row(tmp_path):
-    from bench_helpers import small_photo, write_manifest
+    from bench_helpers import write_manifest
     from PIL import Image
 
-    Image.fromarray(small_photo(64, 48, 5)).save(tmp_path / "p.png")
-    Image.fromarray(small_photo(64, 48, 6)).save(tmp_path / "q.png")
+    from pgpcodec.testing.samples import sample_image
+
+    Image.fromarray(sample_image(64, 48, 5)).save(tmp_path / "p.png")
+    Image.fromarray(sample_image(64, 48, 6)).save(tmp_path / "q.png")
     manifest = write_manifest(tmp_path / "m.jsonl", [{"image": "p.png", "prompt": "What?", "regions": [[0, 0, 8, 8]]}, {"image": "q.png", "prompt": "Where?"}])
     config = BenchConfig(load_dataset(manifest), ["jpeg"], ["plain", "prefilter"], qualities={"jpeg": [50]})
     with pytest.raises(Exception) as caught:

@@ -8,8 +8,7 @@ from pgpcodec.bench.dataset import Row
 from pgpcodec.bench.variants import Skipped, VariantFactory, build_variants, downsampled_size
 from pgpcodec.errors import ModelNotFoundError, UsageError
 from pgpcodec.plugins import PluginRegistry
-
-from bench_helpers import small_photo
+from pgpcodec.testing.samples import sample_image
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +35,7 @@ def test_plain_comes_first_and_duplicates_collapse(registry):
 
 
 def test_prefilter_keeps_the_regions_and_blurs_the_rest(registry):
-    image = small_photo(64, 48, 3)
+    image = sample_image(64, 48, 3)
     (_, native, reference), _ = build(registry, "prefilter", "prefilter@reference")
     filtered = native.prepare(image, ROW)
     assert (filtered[10:30, 10:40] == image[10:30, 10:40]).all()
@@ -48,7 +47,7 @@ def test_prefilter_keeps_the_regions_and_blurs_the_rest(registry):
 
 
 def test_baselines(registry):
-    image = small_photo(60, 45, 4)
+    image = sample_image(60, 45, 4)
     (_, gaussian, down), _ = build(registry, "gaussian:1.5", "downsample:3")
     blurred = gaussian.prepare(image, ROW)
     assert blurred.shape == image.shape and blurred.std() < image.std()
