@@ -166,11 +166,15 @@ class Pipeline:
         # The codec first: a mistyped codec is reported before a model is loaded (or found missing).
         self.codec = codec if isinstance(codec, Codec) else self.registry.create("codec", codec, **(codec_options or {}))
         self.scorer = scorer if isinstance(scorer, Scorer) else self._make_scorer(scorer, scorer_options or {})
-        self.prompt_processor = (
-            prompt_processor
-            if isinstance(prompt_processor, PromptProcessor)
-            else self.registry.create("prompt_processor", prompt_processor)
-        )
+        if isinstance(prompt_processor, PromptProcessor):
+            self.prompt_processor: PromptProcessor | str = prompt_processor
+        elif self.scorer.prompt_guided:
+            self.prompt_processor = self.registry.create("prompt_processor", prompt_processor)
+        else:
+            # The scorer ignores the prompt (Scorer.prompt_guided): the processor is never run, so
+            # never loaded (NLTK costs seconds); only its name is checked and kept.
+            self.registry.registration("prompt_processor", prompt_processor)
+            self.prompt_processor = prompt_processor
         map_name, self.sigma_one = self._sigma_choice()
         self.sigma_map: SigmaMap = self.registry.create("sigma_map", map_name)
 

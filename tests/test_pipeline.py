@@ -90,7 +90,7 @@ def test_prompt_processor_output_reaches_the_scorer(photo):
     Pipeline(scorer=scorer, codec="jpeg", prompt_processor="nltk").prefilter(
         photo, "Is the woman in the image smiling? Please answer yes or no."
     )
-    assert scorer.seen == ["woman image smiling"]  # the tagger reads "smiling" as a noun here
+    assert scorer.seen == ["woman image smiling"]
 
 
 def test_unknown_names_list_the_valid_ones():
@@ -126,3 +126,35 @@ def test_with_settings_shares_plugins(photo):
     reference = pipe.with_settings(profile="reference")
     assert reference.scorer is pipe.scorer and reference.settings.profile == "reference"
     assert not np.array_equal(reference.prefilter(photo, "x").image, pipe.prefilter(photo, "x").image)
+
+
+def test_the_prompt_processor_is_loaded_only_for_a_scorer_that_uses_the_prompt(photo, monkeypatch):
+    from pgpcodec_scorers import prompts
+
+    built = []
+    monkeypatch.setattr(prompts.NltkPromptProcessor, "__init__", lambda self: built.append(self) or setattr(self, "table", None))
+    pipe = Pipeline(scorer="regions", codec="jpeg", prompt_processor="nltk")  # regions ignores the prompt
+    pipe.encode(photo, "What colour is the cup?", quality=50, regions=[REGION])
+    assert built == [] and pipe.prompt_processor == "nltk"
+    with pytest.raises(UnknownPluginError, match="prompt processor 'nope'"):
+        Pipeline(scorer="regions", codec="jpeg", prompt_processor="nope")  # a mistyped name is still reported
+    Pipeline(scorer=PromptEcho(), codec="jpeg", prompt_processor="nltk")
+    assert len(built) == 1
+
+
+def test_a_prompt_free_cli_run_never_imports_nltk(tmp_path, photo_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pgpcodec.cli import main\n"
+        "try:\n"
+        f"    main(['encode', {str(photo_path)!r}, '--scorer', 'regions', '--regions', '10,10,90,90', '-p', 'What is it?',"
+        f" '-o', {str(tmp_path / 'out.jpg')!r}])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('nltk', 'scipy')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    assert (tmp_path / "out.jpg").is_file()
