@@ -222,7 +222,8 @@ class Pipeline:
         if self.scorer.prompt_guided and not prompt.strip():
             raise InputError(
                 f"the prompt is empty, and scorer {self.scorer.name!r} is guided by the prompt",
-                "give --prompt TEXT, or use a prompt-free scorer such as 'uniform' or 'regions'",
+                "give a prompt, or use a prompt-free scorer such as 'uniform' or 'regions'",
+                parameter="prompt",
             )
         text = self._process_prompt(prompt) if self.scorer.prompt_guided else prompt
         score_map = self._score(array, text, tuple(regions))

@@ -70,6 +70,8 @@ class Batch:
         from rich.markup import escape
         from rich.progress import Progress
 
+        from . import flag_hint
+
         console = Console(stderr=True, highlight=False, soft_wrap=True)
         show_bar = self.count > 1 and console.is_terminal
         with Progress(console=console, transient=True, disable=not show_bar) as progress:
@@ -81,7 +83,8 @@ class Batch:
                     self.failed += 1
                     message = exc.message if exc.message.startswith(str(source)) else f"{source}: {exc.message}"
                     message = " ".join(message.split())  # one line per file, whatever the exception text holds
-                    console.print(f"[red]error[/red]: {escape(message)}" + (f" ({escape(exc.hint)})" if exc.hint else ""), markup=True)
+                    hint = flag_hint(exc)
+                    console.print(f"[red]error[/red]: {escape(message)}" + (f" ({escape(hint)})" if hint else ""), markup=True)
                 except Exception as exc:  # a batch never dies on one file
                     if os.environ.get("PGPCODEC_DEBUG"):
                         raise
