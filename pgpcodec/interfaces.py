@@ -24,6 +24,10 @@ from .errors import PluginError, UsageError
 Box = tuple[int, int, int, int]
 """A region ``(x0, y0, x1, y1)`` in original-image pixels, end exclusive."""
 
+Progress = Callable[[str, int, int], None]
+"""``progress(task, done, total)``: how long operations report where they are (the CLI draws bars).
+Called with ``done == total`` when ``task`` ends; library code never prints."""
+
 
 @dataclass(frozen=True)
 class BlockGrid:
@@ -184,6 +188,8 @@ class Codec(ABC):
     quality_label: str = "quality"
     random_weights: bool = False
     """True for a learned codec running randomly initialised weights: only its speed means anything."""
+    progress: Progress | None = None
+    """Set by a caller that wants progress reports from a slow codec (cheng2020); codecs may ignore it."""
 
     def validate_quality(self, quality: float | None) -> int:
         if quality is None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import InputError, UsageError
+from .progress import PROGRESS_OPTION, progress_bars
 
 
 def detect_codec(data: bytes, path: Path, registry):
@@ -34,7 +35,8 @@ def detect_codec(data: bytes, path: Path, registry):
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG to write.")
 @click.option("-c", "--codec", default=None, help="Codec name (default: guessed from the extension or the bytes).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
-def decode(bitstream, output, codec, force):
+@PROGRESS_OPTION
+def decode(bitstream, output, codec, force, show_progress):
     """Decode BITSTREAM (made by pgpcodec or any standard encoder) to a PNG."""
     from ..guard import PluginRef, call_plugin
     from ..imaging import png_bytes, write_atomic
@@ -49,7 +51,9 @@ def decode(bitstream, output, codec, force):
     registry = get_registry()
     chosen = registry.create("codec", codec) if codec else detect_codec(data, source, registry)
     ref = PluginRef("codec", chosen.name, registry.registration("codec", chosen.name).plugin)
-    pixels = call_plugin(ref, chosen.decode, data)
+    with progress_bars(show_progress) as progress:
+        chosen.progress = progress
+        pixels = call_plugin(ref, chosen.decode, data)
     write_atomic(output, png_bytes(pixels), force=force)
     click.echo(f"{source} -> {output}  ({chosen.name}, {pixels.shape[1]}x{pixels.shape[0]})", err=True)
     return 0

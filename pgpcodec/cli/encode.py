@@ -10,6 +10,7 @@ import click
 
 from ..errors import InputError, PgpcodecError, UsageError
 from .options import build_pipeline, parse_box, pipeline_options
+from .progress import PROGRESS_OPTION
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -61,9 +62,12 @@ def output_paths(images: tuple[str, ...], output: str | None, extension: str) ->
 class Batch:
     """Runs one job per image; a failure is reported and the rest carry on."""
 
-    def __init__(self, count: int):
+    def __init__(self, count: int, show_progress: bool | None = None):
         self.count = count
         self.failed = 0
+        self.show_progress = show_progress
+        self.bars = None
+        """While running: a progress(task, done, total) callback drawing bars under the batch's (None: no bars)."""
 
     def run(self, items, job):
         from rich.console import Console
@@ -71,11 +75,13 @@ class Batch:
         from rich.progress import Progress
 
         from . import flag_hint
+        from .progress import Bars, columns, wanted
 
-        console = Console(stderr=True, highlight=False, soft_wrap=True)
-        show_bar = self.count > 1 and console.is_terminal
-        with Progress(console=console, transient=True, disable=not show_bar) as progress:
-            task = progress.add_task("encoding", total=self.count)
+        console = Console(stderr=True, highlight=False, soft_wrap=True, force_terminal=True if self.show_progress else None)
+        show_bar = wanted(self.show_progress, console)
+        with Progress(*columns(), console=console, transient=True, disable=not show_bar) as progress:
+            self.bars = Bars(progress) if show_bar else None
+            task = progress.add_task("encoding", total=self.count) if self.count > 1 else None
             for source, target in items:
                 try:
                     job(Path(source), target, console)
@@ -90,7 +96,8 @@ class Batch:
                         raise
                     self.failed += 1
                     console.print(f"[red]error[/red]: {escape(f'{source}: internal error: {type(exc).__name__}: {exc}')}", markup=True)
-                progress.advance(task)
+                if task is not None:
+                    progress.advance(task)
         return 1 if self.failed else 0
 
 
@@ -143,10 +150,11 @@ def _boxes(regions: tuple[str, ...]) -> list[tuple[int, int, int, int]]:
 @click.option("--explain", type=click.Path(dir_okay=False), default=None, help="Write a PNG: image, score heatmap and σ map side by side.")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per image on stdout.")
+@PROGRESS_OPTION
 @pipeline_options
 def encode(
     images, codec, quality, qp, preset, codec_option, target_bytes, target_bpp,
-    output, no_prefilter, save_filtered, explain, force, as_json, **opts,
+    output, no_prefilter, save_filtered, explain, force, as_json, show_progress, **opts,
 ):
     """Prefilter IMAGES for the prompt and encode them with a standard codec."""
     from ..guard import PluginRef, call_plugin
@@ -185,6 +193,7 @@ def encode(
         array, notes = load_image(source, limit=opts["max_pixels"])
         if codec_.random_weights:
             notes.append(f"codec {codec_.name} has RANDOM-INIT weights: its size and quality mean nothing")
+        codec_.progress = batch.bars  # cheng2020 and rate searches report; fast codecs ignore it
         if pipeline is None:
             result = call_plugin(codec_ref, encode_pixels, codec_, array, quality, timeout=opts["plugin_timeout"], **rate)
         else:
@@ -210,7 +219,8 @@ def encode(
                 markup=False,
             )
 
-    return Batch(len(images)).run(zip(images, targets), job)
+    batch = Batch(len(images), show_progress)
+    return batch.run(zip(images, targets), job)
 
 
 @click.command()

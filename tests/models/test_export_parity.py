@@ -178,3 +178,12 @@ def test_checkpoint_of_another_architecture_is_a_clear_error(tmp_path):
     torch.save({"visual.conv1.weight": torch.zeros(3), "logit_scale": torch.tensor(1.0)}, checkpoint)
     with pytest.raises(ExportError, match="does not fit"):
         tinyclip_towers(SMALL, checkpoint=checkpoint)
+
+
+def test_export_reports_progress_step_by_step(tmp_path):
+    from pgpcodec.models.export import write_model_dir
+
+    calls = []
+    write_model_dir(tmp_path / "m", tinyclip_towers(SMALL, seed=1), name="m", weights="random-init", source={},
+                    progress=lambda *c: calls.append(c))
+    assert calls == [("models export", done, 5) for done in range(6)]
