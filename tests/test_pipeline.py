@@ -31,8 +31,8 @@ def test_regions_sigma_ramps_from_zero_to_sigma_max(photo):
     sigma = result.sigma_per_pixel()
     assert sigma[100, 140] == 0.0  # inside
     assert sigma[100, 100 - 8] == 0.0  # inside the 8 px margin
-    assert sigma[100, 100 - 8 - 12] == pytest.approx(5.0)  # half-way up the 24 px ramp
-    assert sigma[0, 0] == pytest.approx(10.0)
+    assert sigma[100, 100 - 8 - 12] == pytest.approx(1.5)  # half-way up the 24 px ramp to the default σ_max 3
+    assert sigma[0, 0] == pytest.approx(3.0)
 
 
 def test_reference_profile_with_regions_keeps_blocks_touching_the_region_sharp(photo):
@@ -44,7 +44,7 @@ def test_reference_profile_with_regions_keeps_blocks_touching_the_region_sharp(p
 
 def test_uniform_scorer_blurs_everything_with_sigma_one(photo):
     result = Pipeline(scorer="uniform", codec="jpeg").prefilter(photo, "anything")
-    assert np.allclose(result.sigma_field.sigma, 0.5)
+    assert np.allclose(result.sigma_field.sigma, 0.2)  # the paper's σ_1
     # 448x448 working size: strides 56, 112, 224 give 25, 9, 4 tiles; 25 is closest to 24.
     assert result.score_map.grid == BlockGrid(56, (448, 448), (320, 240))
 
