@@ -7,7 +7,15 @@ from PIL import Image
 import pgpcodec
 from pgpcodec.errors import InputError, UnknownPluginError, UsageError
 from pgpcodec.interfaces import BlockGrid, ScoreMap, Scorer, SigmaField
-from pgpcodec.pipeline import Pipeline, PrefilterSettings, native_sigma
+from pgpcodec.pipeline import (
+    DEFAULT_LOGIT_SCALE,
+    DEFAULT_SIGMA_MAX,
+    DEFAULT_SIGMA_ONE,
+    Pipeline,
+    PrefilterSettings,
+    native_sigma,
+)
+from pgpcodec.scoring import TileScorer
 
 REGION = (100, 60, 180, 140)
 
@@ -126,3 +134,47 @@ def test_with_settings_shares_plugins(photo):
     reference = pipe.with_settings(profile="reference")
     assert reference.scorer is pipe.scorer and reference.settings.profile == "reference"
     assert not np.array_equal(reference.prefilter(photo, "x").image, pipe.prefilter(photo, "x").image)
+
+
+class _SimilarityScorer(TileScorer):
+    """Tile scorer without a model: a tile's embedding is its mean red level (enough for the softmax)."""
+
+    name = "similarity"
+
+    def embed_tiles(self, tiles):
+        red = tiles[:, 0].mean(axis=(1, 2))
+        return np.stack([red, np.ones_like(red)], axis=1)
+
+    def embed_text(self, text):
+        return np.array([1.0, 0.0])
+
+
+def test_defaults_are_the_papers_operating_point():
+    settings = PrefilterSettings()
+    assert (settings.logit_scale, settings.sigma_max, settings.kernel_size) == (20.0, 3.0, 11)
+    assert DEFAULT_SIGMA_ONE == 0.2 and DEFAULT_LOGIT_SCALE == 20.0 and DEFAULT_SIGMA_MAX == 3.0
+    assert _SimilarityScorer().logit_scale == DEFAULT_LOGIT_SCALE  # tile scorers take the same default
+
+
+def test_the_settings_logit_scale_reaches_tile_scorers_without_touching_the_given_one(photo):
+    scorer = _SimilarityScorer()
+    photo = photo.copy()
+    photo[:, :160, 0] = 255  # the left half is far redder: its tiles score higher
+    sharp = Pipeline(scorer=scorer, codec="jpeg", prompt_processor="none", settings=PrefilterSettings(logit_scale=50))
+    assert sharp.scorer.logit_scale == 50.0 and scorer.logit_scale == 20.0
+    assert Pipeline(scorer=scorer, codec="jpeg", prompt_processor="none").scorer is scorer  # same α: no copy
+    mild = sharp.with_settings(logit_scale=5)
+    assert mild.scorer.logit_scale == 5.0 and sharp.scorer.logit_scale == 50.0
+    spread = [p.prefilter(photo, "red").score_map.tile_scores for p in (sharp, mild)]
+    assert np.ptp(spread[0]) > np.ptp(spread[1])  # a larger α gives sharper relevance
+
+
+@pytest.mark.parametrize("value", [0, -1, float("nan"), float("inf")])
+def test_a_bad_logit_scale_is_a_usage_error(value):
+    with pytest.raises(UsageError, match="logit_scale"):
+        PrefilterSettings(logit_scale=value)
+
+
+def test_logit_scale_as_a_scorer_option_points_to_the_setting():
+    with pytest.raises(UsageError, match="filter setting"):
+        Pipeline(scorer="uniform", codec="jpeg", prompt_processor="none", scorer_options={"logit_scale": 50})

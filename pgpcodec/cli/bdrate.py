@@ -37,7 +37,9 @@ def print_pairs(results, group_columns) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        console = Console(highlight=False, soft_wrap=True, width=160)  # files and pipes get the whole table on one line per row
     keys = list(dict.fromkeys(key for r in results for key in r.groups))
     table = Table(title="BD-rate of TEST vs ANCHOR at equal score (negative = fewer bits; * = see note)")
     table.add_column("pair")
