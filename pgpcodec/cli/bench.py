@@ -109,7 +109,10 @@ def bench(dataset, codecs, qualities, scorer, variants, evaluator, sigma_max, si
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("bench", total=run.total())
         result = run.run(lambda n: progress.advance(task, n))
-    print_result(result, Console(highlight=False))
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=160)  # a file or pipe gets one line per table row
+    print_result(result, console)
     return 0
 
 
