@@ -178,3 +178,9 @@ def test_a_bad_logit_scale_is_a_usage_error(value):
 def test_logit_scale_as_a_scorer_option_points_to_the_setting():
     with pytest.raises(UsageError, match="filter setting"):
         Pipeline(scorer="uniform", codec="jpeg", prompt_processor="none", scorer_options={"logit_scale": 50})
+
+
+def test_the_one_shot_api_takes_the_logit_scale_as_a_setting(photo):
+    with pytest.raises(UsageError, match="logit_scale"):
+        pgpcodec.encode(photo, scorer="regions", regions=[REGION], logit_scale=0)
+    assert pgpcodec.encode(photo, scorer="regions", regions=[REGION], quality=50, logit_scale=50).data
