@@ -146,6 +146,9 @@ class Scorer(ABC):
     """(sigma map name, σ_1) this scorer's scores are meant for; None means the default."""
     random_weights: bool = False
     """True for a model with randomly initialised weights: its scores carry no meaning, only its speed does."""
+    logit_scale: float | None = None
+    """Softmax scale α, for scorers whose scores are a softmax of similarities; the pipeline
+    sets it from its settings on a shallow copy. None: the scorer has no such scale."""
 
     @abstractmethod
     def score(self, image: np.ndarray, prompt: str, *, regions: Sequence[Box] = ()) -> ScoreMap:

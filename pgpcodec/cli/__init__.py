@@ -25,6 +25,7 @@ COMMANDS = {
     "plugins": ("pgpcodec.cli.plugins", "plugins", "List installed plugins and what they provide."),
     "serve": ("pgpcodec.cli.serve", "serve", "Run the HTTP sidecar (POST /v1/encode)."),
     "bench": ("pgpcodec.cli.bench", "bench", "Rate–accuracy sweeps, BD-rate tables and plots over a dataset."),
+    "bdrate": ("pgpcodec.cli.bdrate", "bdrate", "BD-rates of rate–score points from a CSV or JSONL file (paper, VLMEvalKit, …)."),
     "install": ("pgpcodec.cli.install", "install", "Install plugins with pip into pgpcodec's own environment."),
     "uninstall": ("pgpcodec.cli.install", "uninstall", "Uninstall plugins from pgpcodec's own environment."),
     "models": ("pgpcodec.cli.models", "models", "List, pull, import, export, verify and remove scorer models."),
