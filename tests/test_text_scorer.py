@@ -19,6 +19,7 @@ from pgpcodec_scorers.text import (  # noqa: E402
     TEXT_WORDS,
     asks_about_text,
     box_relevance,
+    drop_contained,
     normalise_text,
     ocr_match,
     proxy_scale,
@@ -52,6 +53,16 @@ def test_text_matches_prompt():
     assert text_matches_prompt("YAMAHAMOTOR", "yamaha")  # a squashed read still contains a 5+ letter word
     assert not text_matches_prompt("ON", "on the table")  # words shorter than 3 never match
     assert not text_matches_prompt("COMO HOPPER", "woman wear glass")
+    assert text_matches_prompt("COMO HOPPEA", "hopper")  # 6 letters: one misread letter allowed
+    assert not text_matches_prompt("COMO HOPPAA", "hopper")
+    assert not text_matches_prompt("CAT", "cab")  # short words are read whole
+
+
+def test_drop_contained():
+    boxes = [(0, 0, 100, 20), (50, 2, 90, 18), (95, 0, 130, 20), (200, 0, 210, 10)]
+    # the second lies inside the first; the third overlaps it by 5 of 35 columns: both kept
+    assert drop_contained(boxes) == [0, 2, 3]
+    assert drop_contained([]) == []
 
 
 def test_proxy_scale():

@@ -67,16 +67,55 @@ def asks_about_text(prompt: str) -> bool:
 
 
 def text_matches_prompt(recognised: str, prompt: str) -> bool:
-    """Whether a recognised box text contains a word of the prompt (case and punctuation ignored)."""
+    """Whether a recognised box text contains a word of the prompt, case and punctuation ignored.
+
+    Words of 3–4 letters must be read whole; longer ones may be found inside
+    the squashed read with the ``ocr`` evaluator's tolerance (one edit per
+    five letters), as recognition often misreads a letter ("HOPPEA").
+    """
     found = set(words(recognised))
     squashed = "".join(words(recognised))
     for word in words(prompt):
-        if len(word) >= MIN_MATCH_LENGTH and (word in found or (len(word) >= 5 and word in squashed)):
+        if len(word) < MIN_MATCH_LENGTH:
+            continue
+        if word in found or (len(word) >= 5 and substring_distance(word, squashed) <= int(DEFAULT_TOLERANCE * len(word))):
             return True
     return False
 
 
+def drop_contained(boxes: Sequence[Box], share: float = 0.8) -> list[int]:
+    """Indices of the boxes to keep: a box with ``share`` of its area inside a larger kept box goes
+    (overlapping tiles find the same word twice, or a piece of it)."""
+    area = [(x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes]
+    kept: list[int] = []
+    for i in sorted(range(len(boxes)), key=lambda k: -area[k]):
+        x0, y0, x1, y1 = boxes[i]
+        inside = False
+        for j in kept:
+            a0, b0, a1, b1 = boxes[j]
+            overlap = max(0, min(x1, a1) - max(x0, a0)) * max(0, min(y1, b1) - max(y0, b0))
+            if overlap >= share * area[i]:
+                inside = True
+                break
+        if not inside:
+            kept.append(i)
+    return sorted(kept)
+
+
 MAX_UPSCALE = 2.0
+DEFAULT_TILE = 480
+"""Side of the square tiles the proxy is detected in (pixels of the proxy)."""
+TILE_OVERLAP = 64
+"""Tiles overlap by this much, so a word on a tile border is whole in one of them (or in pieces in both)."""
+
+
+def tile_origins(length: int, tile: int, overlap: int) -> list[int]:
+    """Start offsets of tiles of ``tile`` pixels covering ``length`` pixels, consecutive ones overlapping by ``overlap`` at least."""
+    if length <= tile:
+        return [0]
+    count = -(-(length - overlap) // (tile - overlap))
+    step = (length - tile) / (count - 1)
+    return [round(i * step) for i in range(count)]
 
 
 def proxy_scale(width: int, height: int, min_side: int, max_side: int) -> float:
@@ -145,7 +184,25 @@ class OcrEngine:
         self._lock = threading.Lock()
         self._recogniser = None
         self._detector_class = TextDetector
-        self.detector = self._session(lambda: TextDetector(self._config["Det"]), "Det")
+        self.detector = self._session(lambda: self._lean(TextDetector(self._config["Det"]), "Det"), "Det")
+
+    def _lean(self, component, section: str):
+        """``component`` with its ONNX Runtime session rebuilt without the memory pattern.
+
+        rapidocr already turns the CPU arena off; without the memory pattern
+        too, activations are freed as the graph runs instead of planned as one
+        block for the largest input seen (docs/scorers.md has the figures).
+        """
+        import onnxruntime as ort
+
+        holder = component.infer if hasattr(component, "infer") else component.session
+        options = holder.session.get_session_options()
+        options.enable_mem_pattern = False
+        options.enable_cpu_mem_arena = False
+        path = self._config[section]["model_path"]
+        holder.session = None  # the old session goes before the new one loads
+        holder.session = ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
+        return component
 
     def _session(self, build, section: str):
         from pathlib import Path
@@ -163,11 +220,18 @@ class OcrEngine:
             if self._recogniser is None:
                 from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer
 
-                self._recogniser = self._session(lambda: TextRecognizer(self._config["Rec"]), "Rec")
+                self._recogniser = self._session(lambda: self._lean(TextRecognizer(self._config["Rec"]), "Rec"), "Rec")
             return self._recogniser
 
-    def detect(self, image: np.ndarray, min_side: int = 1024, max_side: int = 1280) -> tuple[list[Box], list[np.ndarray]]:
-        """Text boxes in original pixels and their quadrilaterals on the original, for a uint8 RGB image."""
+    def detect(
+        self, image: np.ndarray, min_side: int = 1024, max_side: int = 1280, tile: int = DEFAULT_TILE
+    ) -> tuple[list[Box], list[np.ndarray]]:
+        """Text boxes in original pixels and their quadrilaterals on the original, for a uint8 RGB image.
+
+        The proxy is detected in ``tile``-pixel tiles overlapping by
+        :data:`TILE_OVERLAP`, so the network's activations stay bounded by
+        the tile, not the photo (docs/scorers.md has the memory figures).
+        """
         import cv2
 
         height, width = image.shape[:2]
@@ -176,22 +240,28 @@ class OcrEngine:
         if min(size) < 8:
             return [], []  # a sliver (1×10000): no line of text fits in it
         proxy = cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-        scale = (size[0] / width + size[1] / height) / 2
+        factors = np.array([size[0] / width, size[1] / height], dtype=np.float32)
         bgr = np.ascontiguousarray(proxy[:, :, ::-1])
-        detector = self._detector_class.__new__(self._detector_class)
-        detector.__dict__.update(self.detector.__dict__)  # the limit is per call: no shared state mutated
-        detector.limit_type, detector.limit_side_len = "max", max(size)
-        quads, _ = detector(bgr)
-        if quads is None or len(quads) == 0:
-            return [], []
+        found: list[np.ndarray] = []
+        for y0 in tile_origins(size[1], tile, TILE_OVERLAP):
+            for x0 in tile_origins(size[0], tile, TILE_OVERLAP):
+                piece = np.ascontiguousarray(bgr[y0 : y0 + tile, x0 : x0 + tile])
+                detector = self._detector_class.__new__(self._detector_class)
+                detector.__dict__.update(self.detector.__dict__)  # the limit is per call: no shared state mutated
+                detector.limit_type, detector.limit_side_len = "max", max(piece.shape[:2])
+                quads, _ = detector(piece)
+                if quads is not None and len(quads):
+                    found.extend(np.asarray(quads, dtype=np.float32).reshape(-1, 4, 2) + np.float32([x0, y0]))
         boxes: list[Box] = []
         kept: list[np.ndarray] = []
-        for quad in np.asarray(quads, dtype=np.float32).reshape(-1, 4, 2) / np.float32(scale):
+        for quad in found:
+            quad = quad / factors
             box = quad_to_box(quad, width, height)
             if box is not None:
                 boxes.append(box)
                 kept.append(quad)
-        return boxes, kept
+        keep = drop_contained(boxes)
+        return [boxes[i] for i in keep], [kept[i] for i in keep]
 
     def recognise(self, image: np.ndarray, quads: Sequence[np.ndarray]) -> list[tuple[str, float]]:
         """The text in each quadrilateral (original pixels) of a uint8 RGB image."""
@@ -248,6 +318,7 @@ class TextScorer(Scorer):
         min_side: int = 1024,
         max_side: int = 1280,
         fallback: float = 1.0,
+        tile: int = DEFAULT_TILE,
         threads: int = -1,
     ):
         for label, value in (("other_relevance", other_relevance), ("fallback", fallback)):
@@ -263,6 +334,9 @@ class TextScorer(Scorer):
         self.min_side = int(min_side)
         self.max_side = int(max_side)
         self.fallback = float(fallback)
+        if int(tile) < 2 * TILE_OVERLAP:
+            raise UsageError(f"text scorer: tile must be at least {2 * TILE_OVERLAP}, got {tile}")
+        self.tile = int(tile)
         self.engine = shared_engine(int(threads))
 
     def box_values(self, image: np.ndarray, prompt: str, quads: Sequence[np.ndarray]) -> list[float]:
@@ -275,7 +349,7 @@ class TextScorer(Scorer):
     def score(self, image: np.ndarray, prompt: str, *, regions: Sequence[Box] = ()) -> ScoreMap:
         height, width = image.shape[:2]
         grid = BlockGrid(1, (width, height), (width, height))
-        boxes, quads = self.engine.detect(np.ascontiguousarray(image), self.min_side, self.max_side)
+        boxes, quads = self.engine.detect(np.ascontiguousarray(image), self.min_side, self.max_side, self.tile)
         if not boxes:
             return ScoreMap(np.full((height, width), self.fallback), grid, prompt_used=prompt, nothing_relevant=True)
         values = self.box_values(image, prompt, quads)
