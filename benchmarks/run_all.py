@@ -32,6 +32,7 @@ SCRIPTS = [
     ("bench_scorer.py", ["--repeats", "2"], True),
     ("bench_end_to_end.py", ["--repeats", "3"], True),
     ("bench_quality.py", ["--quick"], False),
+    ("bench_text.py", ["--repeats", "2"], False),  # its --model is a tinyclip23 folder, not run_all's tinyclip57
 ]
 
 

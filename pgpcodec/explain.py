@@ -26,8 +26,26 @@ def explain_png(image: np.ndarray, result: PrefilterResult) -> bytes:
 
     height, width = image.shape[:2]
     panel_w = 4.0
-    fig = Figure(figsize=(4 * panel_w, panel_w * height / width + 0.9), dpi=100)
-    axes = fig.subplots(1, 4)
+    parts = result.score_map.parts
+    # A combined scorer (A+B) adds a row: each part's normalised relevance, then the combined one.
+    rows = 2 if parts else 1
+    columns = max(4, len(parts) + 1)
+    fig = Figure(figsize=(columns * panel_w, rows * panel_w * height / width + 0.9), dpi=100)
+    grid = fig.subplots(rows, columns, squeeze=False)
+    axes = grid[0]
+    for ax in grid[0][4:]:
+        ax.set_axis_off()
+    if parts:
+        panels = [*parts, ("combined (max)", result.score_map.scores)]
+        for ax, (label, relevance) in zip(grid[1], panels):
+            ax.imshow(image)
+            shown = ax.imshow(relevance, cmap="inferno", alpha=0.55, vmin=0, vmax=1, extent=(0, width, height, 0))
+            ax.set_title(f"{label}: relevance 1 − σ/σ_max", fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        fig.colorbar(shown, ax=grid[1][len(panels) - 1], fraction=0.046, pad=0.02)
+        for ax in grid[1][len(panels):]:
+            ax.set_axis_off()
     axes[0].imshow(image)
     axes[0].set_title("input")
     axes[1].imshow(image)
@@ -39,7 +57,7 @@ def explain_png(image: np.ndarray, result: PrefilterResult) -> bytes:
     fig.colorbar(sigma, ax=axes[2], fraction=0.046, pad=0.02)
     axes[3].imshow(result.image)
     axes[3].set_title("prefiltered")
-    for ax in axes:
+    for ax in axes[:4]:
         ax.set_xticks([])
         ax.set_yticks([])
     prompt = result.prompt_used if len(result.prompt_used) <= 90 else result.prompt_used[:87] + "…"

@@ -64,6 +64,10 @@ class ScoreMap:
     prompt_used: str | None = None
     tile_scores: np.ndarray | None = None
     tile_positions: np.ndarray | None = None
+    nothing_relevant: bool = False
+    """The scorer found nothing it looks for (``text`` on a photo without text); ``scores`` hold its fallback."""
+    parts: tuple = ()
+    """For a combined scorer ``A+B``: (label, normalised relevance per original pixel) of each part."""
 
     def __post_init__(self) -> None:
         if self.scores.shape != self.grid.shape:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .combine import COMBINED_SIGMA_MAP, CombinedScorer
 from .errors import InputError, UsageError
 from .guard import PluginRef, call_plugin, malformed
 from .interfaces import BlockGrid, Box, Codec, EncodedImage, PromptProcessor, ScoreMap, Scorer, SigmaField, SigmaMap
@@ -221,9 +222,13 @@ class Pipeline:
             return self.registry.create("scorer", "tinyclip", model=name, **options)
         return self.registry.create("scorer", name, **options)
 
-    def _sigma_choice(self) -> tuple[str, float]:
+    def _sigma_choice(self, scorer: Scorer | None = None) -> tuple[str, float]:
+        """The sigma map and σ_1 for ``scorer`` (default: the pipeline's); a combination always ends linear, σ_1 = 0."""
+        scorer = scorer or self.scorer
+        if isinstance(scorer, CombinedScorer):
+            return COMBINED_SIGMA_MAP
         s = self.settings
-        preferred = self.scorer.preferred_sigma_map
+        preferred = scorer.preferred_sigma_map
         if s.sigma_map is None and s.sigma_one is None and preferred:
             return preferred
         return (s.sigma_map or DEFAULT_SIGMA_MAP, DEFAULT_SIGMA_ONE if s.sigma_one is None else s.sigma_one)
@@ -266,8 +271,24 @@ class Pipeline:
         return text
 
     def _score(self, array: np.ndarray, text: str, regions: tuple) -> ScoreMap:
-        score_map = self._call("scorer", self.scorer, self.scorer.score, array, text, regions=regions)
-        ref = self._ref("scorer", self.scorer)
+        if isinstance(self.scorer, CombinedScorer):
+            return self.scorer.score_with(
+                array, text, regions, score_part=self._score_part, part_sigma=self._part_sigma, sigma_max=self.settings.sigma_max
+            )
+        return self._score_one(self.scorer, self._ref("scorer", self.scorer), array, text, regions)
+
+    def _score_part(self, part, array: np.ndarray, text: str, regions: tuple) -> ScoreMap:
+        return self._score_one(part.scorer, PluginRef("scorer", part.name, part.plugin), array, text, regions)
+
+    def _part_sigma(self, part, score_map: ScoreMap) -> np.ndarray:
+        """A part's σ per original pixel, by the sigma map it would get alone."""
+        map_name, sigma_one = self._sigma_choice(part.scorer)
+        sigma_map = self.registry.create("sigma_map", map_name)
+        sigma = self._sigma(score_map.scores, sigma_map, sigma_one)
+        return native_sigma(SigmaField(sigma, score_map.grid))
+
+    def _score_one(self, scorer: Scorer, ref: PluginRef, array: np.ndarray, text: str, regions: tuple) -> ScoreMap:
+        score_map = call_plugin(ref, scorer.score, array, text, regions=regions, timeout=self.plugin_timeout)
         if not isinstance(score_map, ScoreMap):
             raise malformed(ref, f"{type(score_map).__name__}, not a ScoreMap")
         height, width = array.shape[:2]
@@ -277,11 +298,11 @@ class Pipeline:
             raise malformed(ref, "negative or non-finite scores")
         return score_map
 
-    def _sigma(self, scores: np.ndarray) -> np.ndarray:
-        sigma = self._call(
-            "sigma_map", self.sigma_map, self.sigma_map, scores, sigma_max=self.settings.sigma_max, sigma_one=self.sigma_one
-        )
-        ref = self._ref("sigma_map", self.sigma_map)
+    def _sigma(self, scores: np.ndarray, sigma_map: SigmaMap | None = None, sigma_one: float | None = None) -> np.ndarray:
+        sigma_map = sigma_map or self.sigma_map
+        sigma_one = self.sigma_one if sigma_one is None else sigma_one
+        sigma = self._call("sigma_map", sigma_map, sigma_map, scores, sigma_max=self.settings.sigma_max, sigma_one=sigma_one)
+        ref = self._ref("sigma_map", sigma_map)
         try:
             sigma = np.asarray(sigma, dtype=np.float64)
         except (TypeError, ValueError):

@@ -232,7 +232,15 @@ class PluginRegistry:
             raise UnknownPluginError(f"unknown {KIND_LABELS[kind]} {name!r}", hint) from None
 
     def create(self, kind: str, name: str, **options):
-        """Instantiate ``name``; errors from the plugin name the plugin."""
+        """Instantiate ``name``; errors from the plugin name the plugin.
+
+        A scorer name ``A+B`` that is not registered itself combines the
+        scorers A and B (:mod:`pgpcodec.combine`).
+        """
+        if kind == "scorer" and name not in self._registry[kind] and "+" in name:
+            from .combine import build_combined
+
+            return build_combined(self, name, options)
         reg = self.registration(kind, name)
         try:
             return reg.factory(**options)

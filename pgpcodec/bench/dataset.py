@@ -3,7 +3,9 @@
 Each row names an image (relative to the manifest, or absolute), the prompt
 a VLM receives, and optionally the correct ``answer``, the ``regions``
 ``[[x0, y0, x1, y1], ...]`` (pixels, end exclusive) needed to answer, and a
-``kind`` (``yesno``, ``mcq``, ``short``). ``--dataset dev`` is the built-in
+``kind`` (``yesno``, ``mcq``, ``short``), and ``answer_in_image: true`` for a
+text row (the answer is printed in the photo; the ``ocr`` evaluator reads
+it). ``--dataset dev`` is the built-in
 set shipped inside the package (``pgpcodec/data/dev``).
 """
 
@@ -30,6 +32,8 @@ class Row:
     answer: str | None = None
     regions: tuple[Box, ...] = ()
     kind: str | None = None
+    answer_in_image: bool = False
+    """A text row: the answer is text printed in the photo (what the ``ocr`` evaluator reads)."""
     line: int = 0
     extra: dict = field(default_factory=dict, compare=False)
 
@@ -41,6 +45,7 @@ class Row:
             "answer": self.answer,
             "regions": [list(box) for box in self.regions],
             "kind": self.kind,
+            "answer_in_image": self.answer_in_image,
         }
 
 
@@ -110,6 +115,11 @@ def parse_row(record, manifest: Path, line: int) -> Row:
     kind = record.get("kind")
     if kind is not None and kind not in KINDS:
         raise _row_error(manifest, line, f"unknown kind {kind!r}", f"use one of: {', '.join(KINDS)}")
+    answer_in_image = record.get("answer_in_image", False)
+    if not isinstance(answer_in_image, bool):
+        raise _row_error(manifest, line, f"'answer_in_image' must be true or false, got {answer_in_image!r}")
+    if answer_in_image and answer is None:
+        raise _row_error(manifest, line, "has 'answer_in_image' but no 'answer'", "a text row needs the text as its 'answer'")
     path = Path(image).expanduser()
     if not path.is_absolute():
         path = manifest.parent / path
@@ -126,7 +136,7 @@ def parse_row(record, manifest: Path, line: int) -> Row:
                     f"region [{x0}, {y0}, {x1}, {y1}] is empty or outside the {width}x{height} image {image!r}",
                     "boxes are [x0, y0, x1, y1] in pixels with 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height",
                 )
-    known = {"id", "image", "prompt", "answer", "regions", "kind"}
+    known = {"id", "image", "prompt", "answer", "regions", "kind", "answer_in_image"}
     row_id = str(record.get("id") or f"{line}:{Path(image).stem}")
     return Row(
         id=row_id,
@@ -135,6 +145,7 @@ def parse_row(record, manifest: Path, line: int) -> Row:
         answer=None if answer is None else str(answer),
         regions=regions,
         kind=kind,
+        answer_in_image=answer_in_image,
         line=line,
         extra={k: v for k, v in record.items() if k not in known},
     )

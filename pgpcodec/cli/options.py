@@ -60,7 +60,7 @@ def pipeline_options(command):
     """Scorer, prompt and filter options, shared by encode and prefilter."""
     options = [
         click.option("-p", "--prompt", default="", help="The prompt the image is sent with."),
-        click.option("--scorer", default="tinyclip57", show_default=True, help="Scorer name, or a path to an exported model folder."),
+        click.option("--scorer", default="tinyclip57", show_default=True, help="Scorer name, A+B to combine scorers (e.g. tinyclip57+text), or a path to an exported model folder."),
         click.option("--regions", "regions", multiple=True, metavar="X0,Y0,X1,Y1", help="A region that matters (regions scorer); repeatable."),
         click.option("--prompt-processor", default="nltk", show_default=True, help="How the prompt is reduced before scoring."),
         click.option("--profile", type=click.Choice(["native", "reference"]), default="native", show_default=True, help="Filter profile: native (seam-free, full resolution) or the paper's reference."),
