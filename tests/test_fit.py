@@ -247,3 +247,29 @@ def test_cli_max_pixels_still_refuses_large_inputs(run_cli, big_photo, tmp_path)
     code, _, err = run_cli("encode", big_photo, "-o", tmp_path / "x.jpg", "--scorer", "uniform",
                            "--fit", "max-side:100", "--max-pixels", "1000")
     assert code != 0 and "pixel" in err.lower()
+
+
+# -- bench variants --------------------------------------------------------------------------
+
+
+def test_bench_fit_variants_fit_map_regions_and_restore(pgpcodec_registry):
+    from pgpcodec.bench.dataset import Row
+    from pgpcodec.bench.variants import VariantFactory, build_variants
+    from pgpcodec.testing.samples import sample_image
+
+    image = sample_image(320, 240)
+    row = Row(id="r", image=None, prompt="", regions=((0, 0, 160, 120),))
+    (plain, fit, fit_pre), skipped = build_variants(
+        ["fit:max-side:160", "prefilter+fit:max-side:160"], VariantFactory("regions", pgpcodec_registry)
+    )
+    assert not skipped and fit.settings["fit"] == "max-side:160" and fit.family == "fit"
+    small = fit.prepare(image, row)
+    assert small.shape == (120, 160, 3)
+    assert fit.restore(small, (320, 240)).shape == (240, 320, 3)
+    filtered = fit_pre.prepare(image, row)
+    assert filtered.shape == (120, 160, 3)
+    sharp = np.abs(filtered[:60, :80].astype(int) - small[:60, :80]).mean()  # the mapped region
+    blurred = np.abs(filtered[60:, 80:].astype(int) - small[60:, 80:]).mean()
+    assert sharp < 1 < blurred
+    with pytest.raises(UsageError, match="unknown fit target"):
+        VariantFactory("regions", pgpcodec_registry).build("fit:nosuchmodel")
