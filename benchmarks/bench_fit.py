@@ -16,6 +16,10 @@ For every target it compares, per codec, over the same qualities:
   ``regions`` scorer on the annotated regions (no model involved).
 
 bpp is counted per original pixel everywhere, so a BD-rate is a change in bytes.
+Besides the BD-rate (over the PSNR range both curves reach), it prints the
+bytes each needs to reach fixed VLM-view PSNR levels (log-bytes interpolated
+between neighbouring qualities). A quality whose PSNR is not above every
+cheaper quality's (JPEG at 95 vs 90 here) is dominated and left out of a curve.
 
     python benchmarks/bench_fit.py [--codecs jpeg,webp] [--json out.json]
 """
@@ -42,6 +46,30 @@ def view(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if (image.shape[1], image.shape[0]) == tuple(size):
         return image
     return np.asarray(Image.fromarray(image).resize(tuple(size), Image.Resampling.BICUBIC))
+
+
+LEVELS = (35.0, 38.0, 41.0)
+"""VLM-view PSNR levels (dB) at which the bytes are compared."""
+
+
+def monotone(points):
+    """The points whose score beats every cheaper point's: a rate–quality curve rises."""
+    kept, best = [], float("-inf")
+    for point in sorted(points, key=lambda p: p.bpp):
+        if point.score > best:
+            kept.append(point)
+            best = point.score
+    return kept
+
+
+def bpp_at(points, level: float) -> float | None:
+    """bpp where the curve first reaches ``level``, log-bpp interpolated; None if it never does."""
+    points = monotone(points)
+    for low, high in zip(points, points[1:]):
+        if low.score <= level <= high.score:
+            t = (level - low.score) / (high.score - low.score)
+            return float(np.exp(np.log(low.bpp) + t * (np.log(high.bpp) - np.log(low.bpp))))
+    return None
 
 
 def main(argv=None) -> int:
@@ -119,8 +147,12 @@ def main(argv=None) -> int:
             result = {"target": target, "codec": codec_name, "original_size": orig, "sent_size": sent, "view_size": seen}
             for test, anchor in (("fit", "full"), ("fit+prefilter", "prefilter")):
                 for metric in ("psnr", "roi_psnr"):
-                    bd = bd_rate(points(target, anchor, codec_name, metric), points(target, test, codec_name, metric))
+                    anchor_points, test_points = points(target, anchor, codec_name, metric), points(target, test, codec_name, metric)
+                    bd = bd_rate(monotone(anchor_points), monotone(test_points))
                     result[f"{test} vs {anchor} ({metric})"] = bd.to_dict()
+                    for level in LEVELS:
+                        a, t = bpp_at(anchor_points, level), bpp_at(test_points, level)
+                        result[f"{test} vs {anchor} ({metric}) bytes ratio at {level:g} dB"] = None if a is None or t is None else t / a
             q65 = {v: float(np.mean([i[0] for i in samples[(target, v, codec_name, 65)]])) for v in VARIANTS}
             result["bpp_at_q65"] = q65
             result["curves"] = {v: [p.to_dict() for p in points(target, v, codec_name, "psnr")] for v in VARIANTS}
@@ -137,6 +169,17 @@ def main(argv=None) -> int:
                 f"{q65['fit'] / q65['full']:>18.3f}x"
             )
     print("(* = the score ranges overlap less than 75 %; see the JSON for the note)")
+    print(f"\nbytes of the fitted variant / bytes without fit, at equal VLM-view PSNR ({', '.join(f'{v:g}' for v in LEVELS)} dB; - = not reached)")
+    print(f"{'target':16} {'codec':6} {'fit/full, whole view':>24} {'fit/full, ROI':>20} {'fit+pre/pre, ROI':>20}")
+    for result in figures:
+        def ratios(key):
+            values = [result[f"{key} bytes ratio at {level:g} dB"] for level in LEVELS]
+            return " ".join("   -" if v is None else f"{v:4.2f}" for v in values)
+
+        print(
+            f"{result['target']:16} {result['codec']:6} {ratios('fit vs full (psnr)'):>24} "
+            f"{ratios('fit vs full (roi_psnr)'):>20} {ratios('fit+prefilter vs prefilter (roi_psnr)'):>20}"
+        )
     print(f"total {time.perf_counter() - started:.0f} s")
     if args.json:
         args.json.write_text(json.dumps({"script": "bench_fit.py", "figures": figures}, indent=2) + "\n", encoding="utf-8")
