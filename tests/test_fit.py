@@ -273,3 +273,24 @@ def test_bench_fit_variants_fit_map_regions_and_restore(pgpcodec_registry):
     assert sharp < 1 < blurred
     with pytest.raises(UsageError, match="unknown fit target"):
         VariantFactory("regions", pgpcodec_registry).build("fit:nosuchmodel")
+
+
+def test_bench_fit_interpolates_bytes_at_a_psnr_level():
+    import importlib.util
+    from pathlib import Path
+
+    from pgpcodec.bench.bdrate import Point
+
+    spec = importlib.util.spec_from_file_location("bench_fit", Path(__file__).parents[1] / "benchmarks" / "bench_fit.py")
+    bench_fit = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_fit)
+
+    def point(bpp, score):
+        return Point(0, 1, bpp, score, score, score, None)
+
+    curve = [point(0.1, 30.0), point(0.4, 40.0), point(0.5, 39.0), point(1.6, 50.0)]
+    assert [p.bpp for p in bench_fit.monotone(curve)] == [0.1, 0.4, 1.6]  # 0.5 bpp is dominated
+    # log-bpp halfway between 0.1 and 0.4 at 35 dB: exp((ln 0.1 + ln 0.4) / 2) = 0.2
+    assert bench_fit.bpp_at(curve, 35.0) == pytest.approx(0.2)
+    assert bench_fit.bpp_at(curve, 45.0) == pytest.approx(0.8)  # halfway between 0.4 and 1.6
+    assert bench_fit.bpp_at(curve, 55.0) is None
