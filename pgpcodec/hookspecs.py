@@ -44,3 +44,8 @@ def register_sigma_maps(register):
 @hookspec
 def register_evaluators(register):
     """Register benchmark evaluators: ``register(name, factory)`` returning a ``pgpcodec.bench.Evaluator``."""
+
+
+@hookspec
+def register_fit_targets(register):
+    """Register fit targets: ``register(name, factory)``; factory() returns a ``pgpcodec.fit.FitRule``."""

@@ -103,6 +103,11 @@ class EncodedImage:
     extension: str
     mime_type: str
     timings: Mapping[str, float] = field(default_factory=dict)
+    original_width: int | None = None
+    """Width of the input before ``fit`` downsized it (None: not fitted, same as ``width``)."""
+    original_height: int | None = None
+    fit: str | None = None
+    """The fit target the input was downsized for (see :mod:`pgpcodec.fit`), if any."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "timings", MappingProxyType(dict(self.timings)))
@@ -123,6 +128,9 @@ class EncodedImage:
             "extension": self.extension,
             "mime_type": self.mime_type,
             "timings": dict(self.timings),
+            "original_width": self.width if self.original_width is None else self.original_width,
+            "original_height": self.height if self.original_height is None else self.original_height,
+            "fit": self.fit,
         }
 
 

@@ -21,6 +21,8 @@ import numpy as np
 
 from .combine import COMBINED_SIGMA_MAP, CombinedScorer
 from .errors import InputError, UsageError
+from .fit import FitRule, Fitted, apply_fit
+from .fit import resolve as resolve_fit
 from .guard import PluginRef, call_plugin, malformed
 from .interfaces import BlockGrid, Box, Codec, EncodedImage, PromptProcessor, ScoreMap, Scorer, SigmaField, SigmaMap
 from .plugins import PluginRegistry, get_registry
@@ -79,6 +81,9 @@ class PrefilterResult:
     scorer: str = ""
     """The scorer's :meth:`~pgpcodec.interfaces.Scorer.describe` label."""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    original_size: tuple[int, int] | None = None
+    """(width, height) before the pipeline's ``fit`` downsized the input; None when not fitted."""
+    fit: str | None = None
 
     def sigma_per_pixel(self) -> np.ndarray:
         """σ for every original pixel, as the ``native`` profile uses it."""
@@ -142,6 +147,11 @@ def encode_pixels(
     return fit_to_size(codec, pixels, budget)
 
 
+def with_original_size(encoded: EncodedImage, original_size: tuple[int, int], fit: str | None) -> EncodedImage:
+    """``encoded`` recording the size of the input before it was fitted."""
+    return replace(encoded, original_width=int(original_size[0]), original_height=int(original_size[1]), fit=fit)
+
+
 def _as_array(image) -> tuple[np.ndarray, list[str]]:
     from .imaging import as_rgb_array, load_image
 
@@ -170,9 +180,12 @@ class Pipeline:
         codec_options: dict | None = None,
         registry: PluginRegistry | None = None,
         plugin_timeout: float | None = None,
+        fit: str | FitRule | None = None,
     ):
         self.registry = registry or get_registry()
         self.settings = settings or PrefilterSettings()
+        self.fit: FitRule | None = resolve_fit(fit, self.registry)
+        """Downsize every input to what this VLM target sees, before scoring (see :mod:`pgpcodec.fit`)."""
         self.plugin_timeout = plugin_timeout
         """Seconds each plugin call may take (None: no limit); see :mod:`pgpcodec.guard`."""
         # The codec first: a mistyped codec is reported before a model is loaded (or found missing).
@@ -243,9 +256,25 @@ class Pipeline:
         clone.sigma_map = self.registry.create("sigma_map", map_name)
         return clone
 
+    def with_fit(self, fit: str | FitRule | None) -> "Pipeline":
+        """A pipeline sharing this one's plugins that fits its inputs to ``fit`` (None: no fit)."""
+        clone = object.__new__(Pipeline)
+        clone.__dict__.update(self.__dict__)
+        clone.fit = resolve_fit(fit, self.registry)
+        return clone
+
     def prefilter(self, image, prompt: str = "", *, regions: Sequence[Box] = ()) -> PrefilterResult:
-        """Score ``image`` against ``prompt`` and blur what is irrelevant."""
+        """Score ``image`` against ``prompt`` and blur what is irrelevant.
+
+        With a ``fit`` target the image is first downsized to what that VLM
+        sees (``regions`` in original pixels are mapped with it); the result
+        is at the fitted size.
+        """
         array, notes = _as_array(image)
+        fitted = self._fit(array, regions)
+        if fitted is not None:
+            array, regions = fitted.image, fitted.regions
+            notes += fitted.notes
         if self.scorer.random_weights:
             notes.append(f"scorer {self.scorer.name} has RANDOM-INIT weights: its relevance map carries no meaning")
         start = time.perf_counter()
@@ -261,8 +290,12 @@ class Pipeline:
         sigma_field = SigmaField(self._sigma(score_map.scores), score_map.grid)
         filtered = apply_profile(array, sigma_field, self.settings)
         return PrefilterResult(
-            filtered, score_map, sigma_field, text, time.perf_counter() - start, self.scorer.describe(), tuple(notes)
+            filtered, score_map, sigma_field, text, time.perf_counter() - start, self.scorer.describe(), tuple(notes),
+            original_size=fitted.original_size if fitted else None, fit=fitted.target if fitted else None,
         )
+
+    def _fit(self, array: np.ndarray, regions: Sequence[Box]) -> Fitted | None:
+        return None if self.fit is None else apply_fit(array, self.fit, regions)
 
     def _process_prompt(self, prompt: str) -> str:
         text = self._call("prompt_processor", self.prompt_processor, self.prompt_processor.process, prompt, self.scorer.fits_context)
@@ -342,7 +375,9 @@ class Pipeline:
             result = self.prefilter(image, prompt, regions=regions)
             return self.encode_filtered(result, quality, target_bytes=target_bytes, target_bpp=target_bpp)
         pixels, _ = _as_array(image)
-        encoded = self._encode_pixels(pixels, quality, target_bytes=target_bytes, target_bpp=target_bpp)
+        fitted = self._fit(pixels, ())
+        encoded = self._encode_pixels(fitted.image if fitted else pixels, quality, target_bytes=target_bytes, target_bpp=target_bpp)
+        encoded = with_original_size(encoded, fitted.original_size, fitted.target) if fitted else encoded
         return replace(encoded, timings={"prefilter": 0.0, **encoded.timings})
 
     def encode_filtered(
@@ -355,6 +390,8 @@ class Pipeline:
     ) -> EncodedImage:
         """Encode an already prefiltered image; its prefilter time goes into the timings."""
         encoded = self._encode_pixels(result.image, quality, target_bytes=target_bytes, target_bpp=target_bpp)
+        if result.original_size is not None:
+            encoded = with_original_size(encoded, result.original_size, result.fit)
         return replace(encoded, timings={"prefilter": result.seconds, **encoded.timings})
 
     def decode(self, data: bytes) -> np.ndarray:
@@ -368,8 +405,8 @@ class Pipeline:
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_pipeline(scorer: str, codec: str, settings: PrefilterSettings, codec_options: tuple) -> Pipeline:
-    return Pipeline(scorer=scorer, codec=codec, settings=settings, codec_options=dict(codec_options))
+def _cached_pipeline(scorer: str, codec: str, settings: PrefilterSettings, codec_options: tuple, fit: str | None = None) -> Pipeline:
+    return Pipeline(scorer=scorer, codec=codec, settings=settings, codec_options=dict(codec_options), fit=fit)
 
 
 def encode(
@@ -383,9 +420,14 @@ def encode(
     target_bytes: int | None = None,
     target_bpp: float | None = None,
     codec_options: dict | None = None,
+    fit: str | None = None,
     **settings,
 ) -> EncodedImage:
-    """One-shot encode. The last few pipelines are kept, so repeated calls do not reload a model."""
+    """One-shot encode. The last few pipelines are kept, so repeated calls do not reload a model.
+
+    ``fit`` names a VLM target (``"qwen2.5-vl"``, ``"max-side:1568"`` …): the
+    image is downsized to what that model sees before scoring and encoding.
+    """
     options = tuple(sorted((codec_options or {}).items()))
-    pipeline = _cached_pipeline(scorer, codec, PrefilterSettings(**settings), options)
+    pipeline = _cached_pipeline(scorer, codec, PrefilterSettings(**settings), options, fit)
     return pipeline.encode(image, prompt, quality=quality, regions=regions, target_bytes=target_bytes, target_bpp=target_bpp)

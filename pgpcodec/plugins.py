@@ -37,6 +37,7 @@ HOOKS = {
     "prompt_processor": "register_prompt_processors",
     "sigma_map": "register_sigma_maps",
     "evaluator": "register_evaluators",
+    "fit_target": "register_fit_targets",
 }
 KIND_LABELS = {
     "codec": "codec",
@@ -44,6 +45,7 @@ KIND_LABELS = {
     "prompt_processor": "prompt processor",
     "sigma_map": "sigma map",
     "evaluator": "evaluator",
+    "fit_target": "fit target",
 }
 
 

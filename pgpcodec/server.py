@@ -6,7 +6,7 @@ codec, its quality and the filter settings. Encodes run in a bounded thread
 pool; every limit answers with a JSON error and the right status code::
 
     POST /v1/encode   multipart: image (file), prompt, codec, quality, prefilter,
-                      regions, profile, sigma_map, sigma_max, sigma_one, logit_scale, format
+                      regions, profile, sigma_map, sigma_max, sigma_one, logit_scale, fit, format
     GET  /healthz
     GET  /v1/plugins
 
@@ -281,6 +281,8 @@ class EncodeRequest:
     regions: list
     settings: dict
     as_json: bool
+    fit: object = None
+    """The ``fit`` field as a :class:`pgpcodec.fit.FitRule` (None: not fitted)."""
 
 
 async def encode_request(request, config: ServerConfig) -> EncodeRequest:
@@ -312,7 +314,15 @@ async def encode_request(request, config: ServerConfig) -> EncodeRequest:
         regions=_regions(form),
         settings=settings,
         as_json=answer == "json" or "application/json" in request.headers.get("accept", ""),
+        fit=_fit(form),
     )
+
+
+def _fit(form):
+    from .fit import resolve
+
+    text = str(form.get("fit") or "").strip()
+    return resolve(text) if text else None
 
 
 def create_app(config: ServerConfig | None = None, *, registry=None):
@@ -322,7 +332,9 @@ def create_app(config: ServerConfig | None = None, *, registry=None):
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
+    from .fit import apply_fit
     from .imaging import load_image
+    from .pipeline import with_original_size
 
     config = config or ServerConfig()
     encoder = Encoder(config, registry)
@@ -362,7 +374,14 @@ def create_app(config: ServerConfig | None = None, *, registry=None):
 
             def work():
                 array, notes = load_image(job.image, limit=config.max_pixels)
-                result = pipeline.encode(array, job.prompt, quality=job.quality, regions=job.regions, prefilter=job.prefilter)
+                regions, fitted = job.regions, None
+                if job.fit is not None:
+                    fitted = apply_fit(array, job.fit, job.regions)
+                    array, regions = fitted.image, list(fitted.regions)
+                    notes += fitted.notes
+                result = pipeline.encode(array, job.prompt, quality=job.quality, regions=regions, prefilter=job.prefilter)
+                if fitted is not None:
+                    result = with_original_size(result, fitted.original_size, fitted.target)
                 return result, notes
 
             result, notes = await encoder.run(work)
@@ -380,6 +399,8 @@ def create_app(config: ServerConfig | None = None, *, registry=None):
             "X-Pgpcodec-Quality": f"{result.quality:g}",
             "X-Pgpcodec-Width": str(result.width),
             "X-Pgpcodec-Height": str(result.height),
+            "X-Pgpcodec-Original-Width": str(result.to_dict()["original_width"]),
+            "X-Pgpcodec-Original-Height": str(result.to_dict()["original_height"]),
             "X-Pgpcodec-Bpp": f"{result.bpp:.6f}",
             # JSON with ensure_ascii: header values must be Latin-1, notes may hold any text.
             "X-Pgpcodec-Timings": json.dumps(dict(result.timings)),

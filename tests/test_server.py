@@ -286,3 +286,20 @@ def test_mutated_uploads_get_a_result_or_a_4xx_never_a_500(port):
         assert status == 200 or (400 <= status < 500 and error_type(body) in ("bad_input", "bad_request")), (status, body[:300])
     assert 200 in statuses and any(400 <= s < 500 for s in statuses)
     assert healthy(port)
+
+
+def test_fit_setting_downsizes_and_reports_both_sizes(port):
+    status, headers, body = encode(port, {"fit": "max-side:48", "prefilter": "false"})
+    assert status == 200, body
+    assert (headers["x-pgpcodec-width"], headers["x-pgpcodec-original-width"]) == ("48", "96")
+    status, _, body = encode(port, {"fit": "max-side:48", "regions": "0,0,48,32", "format": "json"})
+    info = json.loads(body)
+    assert status == 200 and (info["width"], info["original_width"], info["fit"]) == (48, 96, "max-side:48")
+    status, _, body = encode(port, {"fit": "internvl3", "format": "json"})  # 448-px tiles would upscale 96x64
+    assert status == 200 and any("would upscale" in note for note in json.loads(body)["notes"])
+
+
+@pytest.mark.parametrize("fit", ["nosuchmodel", "max-side:0", "max-pixels:10"])
+def test_bad_fit_setting_is_422(port, fit):
+    status, _, body = encode(port, {"fit": fit})
+    assert status == 422 and error_type(body) == "bad_settings"

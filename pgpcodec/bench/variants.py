@@ -23,6 +23,15 @@ the original for the metrics. Spec strings, as ``--variants`` takes them:
     decoded image is upsampled back (bilinear) for the metrics and the VLM,
     and bpp counts the bits per *original* pixel.
 
+``fit:TARGET``
+    the plain codec on the image downsized to what the VLM ``TARGET`` sees
+    (``--fit``, docs/fit.md: ``qwen2.5-vl``, ``max-side:1568`` …); the
+    decoded image is upsampled back (bicubic) for the metrics, and bpp
+    counts the bits per *original* pixel.
+``VARIANT+fit:TARGET``
+    any other variant run on the fitted image, its regions mapped, e.g.
+    ``prefilter+fit:claude``.
+
 Any prefilter variant takes ``@PROFILE`` to pick the filter profile
 (``native`` by default, ``reference`` for the paper's pipeline), e.g.
 ``prefilter@reference``.
@@ -31,11 +40,13 @@ Any prefilter variant takes ``@PROFILE`` to pick the filter profile
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..errors import ModelNotFoundError, UsageError
+from ..fit import FitRule, apply_fit
+from ..fit import resolve as resolve_fit
 from ..pipeline import PROFILES, Pipeline, PrefilterSettings
 from ..plugins import PluginRegistry
 from .dataset import Row
@@ -135,6 +146,11 @@ class VariantFactory:
     def build(self, spec: str) -> Variant | Skipped:
         """A variant, or why it does not apply (a missing model, an ablation that means nothing here)."""
         spec = spec.strip()
+        inner, plus, target = spec.rpartition("+fit:")
+        if plus or spec.startswith("fit:"):
+            target = target if plus else spec[len("fit:"):]
+            base = self.build(inner) if plus else Variant(PLAIN, "plain codec", "plain", _photo_only, lambda image, row: image)
+            return base if isinstance(base, Skipped) else with_fit(base, spec, resolve_fit(target, self.registry))
         base, _, profile = spec.partition("@")
         kind, _, argument = base.partition(":")
         if profile and kind not in PREFILTER_NAMES + ("scorer",):
@@ -166,7 +182,7 @@ class VariantFactory:
         raise UsageError(
             f"unknown variant {spec!r}",
             "use plain, prefilter, scorer:NAME, uniform, no-overlap, no-prompt-prep, gaussian:SIGMA, downsample:N, "
-            "with @native or @reference after a prefilter variant",
+            "fit:TARGET, VARIANT+fit:TARGET, with @native or @reference after a prefilter variant",
         )
 
     def _prefilter(self, spec: str, kind: str, profile: str, scorer: str | None = None) -> Variant | Skipped:
@@ -213,6 +229,27 @@ class VariantFactory:
 
         label = f"{descriptions[kind]} ({profile} profile)" + (" [RANDOM-INIT WEIGHTS]" if random_weights else "")
         return Variant(spec, label, "prefilter", inputs, prepare, settings=settings)
+
+
+def resize_bicubic(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bicubic resize of an (H, W, 3) uint8 image to ``size`` = (width, height)."""
+    from PIL import Image
+
+    if (image.shape[1], image.shape[0]) == tuple(size):
+        return image
+    return np.asarray(Image.fromarray(image).resize(tuple(size), Image.Resampling.BICUBIC))
+
+
+def with_fit(base: Variant, spec: str, rule: FitRule) -> Variant:
+    """``base`` run on the image fitted to ``rule`` (regions mapped), upsampled back for the metrics."""
+
+    def prepare(image: np.ndarray, row: Row) -> np.ndarray:
+        fitted = apply_fit(image, rule, row.regions)
+        return base.prepare(fitted.image, replace(row, regions=fitted.regions))
+
+    description = f"{base.description}, fitted to {rule.name}" if base.name != PLAIN else f"plain codec fitted to {rule.name}"
+    return Variant(spec, description, base.family if base.name != PLAIN else "fit", base.inputs, prepare,
+                   restore=resize_bicubic, settings={**base.settings, "fit": rule.name})
 
 
 def build_variants(specs: list[str], factory: VariantFactory) -> tuple[list[Variant], list[Skipped]]:

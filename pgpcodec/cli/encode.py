@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import InputError, PgpcodecError, UsageError
-from .options import build_pipeline, parse_box, pipeline_options
+from .options import build_pipeline, fit_input, fit_rule, parse_box, pipeline_options, size_label
 from .progress import PROGRESS_OPTION
 
 
@@ -159,8 +159,9 @@ def encode(
     """Prefilter IMAGES for the prompt and encode them with a standard codec."""
     from ..guard import PluginRef, call_plugin
     from ..imaging import load_image, png_bytes, write_atomic
-    from ..pipeline import encode_pixels
+    from ..pipeline import encode_pixels, with_original_size
 
+    rule = fit_rule(opts["fit"])
     factory_options = codec_factory_options(codec, codec_option, preset)
     if no_prefilter:
         from ..plugins import get_registry
@@ -191,13 +192,14 @@ def encode(
         if target.exists() and not force:
             raise InputError(f"{target}: already exists", "pass --force to overwrite it")
         array, notes = load_image(source, limit=opts["max_pixels"])
+        array, job_boxes, fitted = fit_input(array, notes, rule, boxes)
         if codec_.random_weights:
             notes.append(f"codec {codec_.name} has RANDOM-INIT weights: its size and quality mean nothing")
         codec_.progress = batch.bars  # cheng2020 and rate searches report; fast codecs ignore it
         if pipeline is None:
             result = call_plugin(codec_ref, encode_pixels, codec_, array, quality, timeout=opts["plugin_timeout"], **rate)
         else:
-            filtered = pipeline.prefilter(array, opts["prompt"], regions=boxes)
+            filtered = pipeline.prefilter(array, opts["prompt"], regions=job_boxes)
             notes += filtered.notes
             result = pipeline.encode_filtered(filtered, quality, **rate)
             if save_filtered:
@@ -206,6 +208,8 @@ def encode(
                 from ..explain import explain_png
 
                 write_atomic(explain, explain_png(array, filtered), force=force)
+        if fitted is not None:
+            result = with_original_size(result, fitted.original_size, fitted.target)
         write_atomic(target, result.data, force=force)
         info = {"input": str(source), "output": str(target), **result.to_dict(), "notes": notes}
         if as_json:
@@ -214,7 +218,7 @@ def encode(
             timings = ", ".join(f"{k} {v:.3f} s" for k, v in result.timings.items())
             note = f"  [{'; '.join(notes)}]" if notes else ""
             console.print(
-                f"{source} -> {target}  {result.codec} {codec_.quality_label} {result.quality:g}  {len(result.data):,} bytes  "
+                f"{source} -> {target}  {size_label(result)}{result.codec} {codec_.quality_label} {result.quality:g}  {len(result.data):,} bytes  "
                 f"{result.bpp:.4f} bpp  ({timings}){note}",
                 markup=False,
             )
@@ -236,13 +240,18 @@ def prefilter(image, output, explain, force, **opts):
     for path in (output, explain):
         if path and _same_file(Path(image), Path(path)):
             raise InputError(f"{path}: the output would overwrite the input", "choose another path")
+    rule = fit_rule(opts["fit"])
     pipeline = build_pipeline(**opts)
     array, notes = load_image(image, limit=opts["max_pixels"])
-    result = pipeline.prefilter(array, opts["prompt"], regions=_boxes(opts["regions"]))
+    array, boxes, fitted = fit_input(array, notes, rule, _boxes(opts["regions"]))
+    result = pipeline.prefilter(array, opts["prompt"], regions=boxes)
     write_atomic(output, png_bytes(result.image), force=force)
     if explain:
         from ..explain import explain_png
 
         write_atomic(explain, explain_png(array, result), force=force)
-    click.echo(f"{image} -> {output}  (prefilter {result.seconds:.3f} s, prompt used: {result.prompt_used!r})", err=True)
+    height, width = result.image.shape[:2]
+    size = f"{width}x{height}" if fitted is None else f"{fitted.original_size[0]}x{fitted.original_size[1]} -> {width}x{height} (fit {fitted.target})"
+    note = f"  [{'; '.join(notes + list(result.notes))}]" if notes or result.notes else ""
+    click.echo(f"{image} -> {output}  {size}  (prefilter {result.seconds:.3f} s, prompt used: {result.prompt_used!r}){note}", err=True)
     return 0

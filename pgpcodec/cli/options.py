@@ -72,6 +72,7 @@ def pipeline_options(command):
         click.option("--tiling", type=click.Choice(["reference", "proxy"]), default="reference", show_default=True, help="Tile scorers: the paper's tiling (tile count grows with the photo), or a downscaled proxy keeping the count near --target-tiles."),
         click.option("--scorer-option", "scorer_option", multiple=True, metavar="KEY=VALUE", help="Option for the scorer, e.g. precision=int8; repeatable."),
         click.option("--max-pixels", type=int, default=None, help="Refuse larger images (default 100 MP or PGPCODEC_MAX_PIXELS)."),
+        click.option("--fit", "fit", default=None, metavar="TARGET", help="First downsize to what a VLM sees: claude, gpt-4o, internvl3, llava-onevision, qwen2.5-vl, max-side:N or max-pixels:N (see docs/fit.md)."),
         click.option("--plugin-timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS", help="Fail a plugin call (scorer, codec, …) that takes longer [default: no limit]."),
     ]
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
@@ -87,6 +88,31 @@ def scorer_options(target_tiles: int, no_overlap: bool, tiling: str = "reference
     if tiling != "reference":
         options["tiling"] = tiling
     return options
+
+
+def fit_rule(target: str | None):
+    """The ``--fit`` target as a rule (None without --fit); a bad target is a usage error."""
+    from ..fit import resolve
+
+    return resolve(target)
+
+
+def fit_input(array, notes: list[str], rule, boxes):
+    """``(array, boxes, fitted)`` after ``--fit``: downsized, regions mapped, notes added."""
+    if rule is None:
+        return array, boxes, None
+    from ..fit import apply_fit
+
+    fitted = apply_fit(array, rule, boxes)
+    notes += fitted.notes
+    return fitted.image, list(fitted.regions), fitted
+
+
+def size_label(result) -> str:
+    """``4032x3024 -> 1148x840 (fit qwen2.5-vl)  `` for a fitted result, else nothing."""
+    if result.fit is None:
+        return ""
+    return f"{result.original_width}x{result.original_height} -> {result.width}x{result.height} (fit {result.fit})  "
 
 
 def build_pipeline(codec: str | None = None, codec_options: dict | None = None, **opts):
