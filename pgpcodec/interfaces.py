@@ -84,7 +84,9 @@ class EncodedImage:
 
     ``bpp`` is counted on the original width × height, whatever the codec
     padded internally. ``timings`` holds seconds per stage (``prefilter``,
-    ``encode``, ``decode`` when measured).
+    ``encode``, ``decode`` when measured). ``notes`` says what a reader of the
+    figures must know: what was done to the input (first frame only, alpha
+    dropped, …) and when a scorer or codec runs RANDOM-INIT weights.
     """
 
     data: bytes
@@ -95,9 +97,11 @@ class EncodedImage:
     extension: str
     mime_type: str
     timings: Mapping[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "timings", MappingProxyType(dict(self.timings)))
+        object.__setattr__(self, "notes", tuple(str(note) for note in self.notes))
 
     @property
     def bpp(self) -> float:
@@ -115,6 +119,7 @@ class EncodedImage:
             "extension": self.extension,
             "mime_type": self.mime_type,
             "timings": dict(self.timings),
+            "notes": list(self.notes),
         }
 
 

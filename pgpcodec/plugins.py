@@ -232,8 +232,16 @@ class PluginRegistry:
             raise UnknownPluginError(f"unknown {KIND_LABELS[kind]} {name!r}", hint) from None
 
     def create(self, kind: str, name: str, **options):
-        """Instantiate ``name``; errors from the plugin name the plugin."""
+        """Instantiate ``name``; errors from the plugin name the plugin.
+
+        Options the factory does not take are the caller's :class:`UsageError`,
+        listing the ones it does.
+        """
+        from .codec_options import check_options_accepted
+
         reg = self.registration(kind, name)
+        if options:
+            check_options_accepted(reg.factory, options, name, KIND_LABELS[kind])
         try:
             return reg.factory(**options)
         except PgpcodecError:
