@@ -60,7 +60,7 @@ def pipeline_options(command):
         click.option("--prompt-processor", default="nltk", show_default=True, help="How the prompt is reduced before scoring."),
         click.option("--profile", type=click.Choice(["native", "reference"]), default="native", show_default=True, help="Filter profile: native (seam-free, full resolution) or the paper's reference."),
         click.option("--sigma-map", default=None, help="exponential, linear, reciprocal, … (default: the scorer's preference, else exponential)."),
-        click.option("--sigma-max", type=float, default=10.0, show_default=True, help="Largest blur σ (at most 100)."),
+        click.option("--sigma-max", type=float, default=10.0, show_default=True, help="Largest blur σ."),
         click.option("--sigma-one", type=float, default=None, help="σ at score 1 (default 0.5; regions: 0)."),
         click.option("--kernel-size", type=int, default=11, show_default=True, help="Kernel size of the reference profile (odd, at most 255)."),
         click.option("--target-tiles", type=int, default=24, show_default=True, help="Tile count the stride aims for (tile scorers)."),
