@@ -4,7 +4,8 @@ against the default setting in the same run, and the folded kernel's memory at a
 - native profile, 1 MP photo, σ_max 10 (σ_1 = σ_max: every pixel blurred) vs σ_max 100 (the bound);
 - reference profile, 1 MP photo, kernel 11 vs kernel 255 (the bound);
 - the native filter on a 96 × 64 image at σ 30 vs σ 2000 (beyond the bound, called directly):
-  a kernel wider than the image is folded onto it, so memory follows the image, not σ.
+  a kernel wider than the image is folded onto it, so memory follows the image, not σ;
+- ``load_image`` of a 30 000-page 1 × 1 TIFF vs a one-page one (frames are not walked to be counted).
 
 Peak memory is ``tracemalloc``'s (numpy's arrays included), per case.
 
@@ -14,6 +15,7 @@ Peak memory is ``tracemalloc``'s (numpy's arrays included), per case.
 from __future__ import annotations
 
 import argparse
+import struct
 import time
 import tracemalloc
 
@@ -36,6 +38,27 @@ def measure(run, repeats: int) -> tuple[float, int]:
     finally:
         tracemalloc.stop()
     return best, peak
+
+
+def pages_tiff(pages: int) -> bytes:
+    """A little-endian TIFF of ``pages`` uncompressed 1 × 1 RGB pages, written directly (Pillow's save_all is slow at this count)."""
+    out = bytearray(b"II*\x00\x00\x00\x00\x00")
+    link = 4  # where the offset of the next IFD goes
+    for _ in range(pages):
+        pixel = len(out)
+        out += bytes([10, 20, 30, 0])
+        bits = len(out)
+        out += struct.pack("<HHHH", 8, 8, 8, 0)
+        struct.pack_into("<I", out, link, len(out))
+        entries = [(256, 4, 1), (257, 4, 1), (258, 3, bits), (259, 3, 1), (262, 3, 2), (273, 4, pixel), (277, 3, 3), (278, 4, 1), (279, 4, 3)]
+        out += struct.pack("<H", len(entries))
+        for tag, kind, value in entries:
+            count = 3 if tag == 258 else 1
+            field_ = struct.pack("<HH", value, 0) if kind == 3 and count == 1 else struct.pack("<I", value)
+            out += struct.pack("<HHI", tag, kind, count) + field_
+        link = len(out)
+        out += b"\x00\x00\x00\x00"
+    return bytes(out)
 
 
 def main() -> int:
@@ -72,6 +95,15 @@ def main() -> int:
         seconds, peaks[sigma] = measure(lambda: filters.varying_gaussian(small, field), args.repeats)
         print(f"  native filter 96x64 at sigma {sigma:g}: {seconds:.4f} s, peak {peaks[sigma] / 2**20:.2f} MiB", flush=True)
     print(f"96x64 at sigma 2000 vs 30: peak memory x{peaks[2000.0] / peaks[30.0]:.2f} (unfolded, sigma 2000 needed 1.7 GB)")
+
+    from pgpcodec.imaging import load_image
+
+    times = {}
+    for pages in (1, 30_000):
+        data = pages_tiff(pages)
+        times[pages], _ = measure(lambda: load_image(data), args.repeats)
+        print(f"  load_image of a {pages:,}-page 1x1 TIFF ({len(data):,} bytes): {times[pages]:.4f} s", flush=True)
+    print(f"30,000-page TIFF vs one page: time x{times[30_000] / times[1]:.1f}")
     return 0
 
 
