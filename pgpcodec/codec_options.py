@@ -26,8 +26,12 @@ def parse_bool(value: bool | int | str, what: str) -> bool:
     raise UsageError(f"{what} must be true or false, got {value!r}")
 
 
-def check_options_accepted(factory, options: dict, codec_name: str) -> None:
-    """Refuse options the codec factory does not take, listing the ones it does."""
+def check_options_accepted(factory, options: dict, codec_name: str, kind: str = "codec") -> None:
+    """Refuse options the factory of a ``kind`` (codec, scorer, …) does not take, listing the ones it does.
+
+    A factory taking ``**options`` decides for itself; one that forwards them
+    can declare what it takes with a ``__signature__``.
+    """
     import inspect
 
     try:
@@ -40,6 +44,6 @@ def check_options_accepted(factory, options: dict, codec_name: str) -> None:
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise UsageError(
-            f"codec {codec_name!r} has no option {', '.join(unknown)}",
+            f"{kind} {codec_name!r} has no option {', '.join(unknown)}",
             f"its options: {', '.join(accepted) or 'none'}",
         )

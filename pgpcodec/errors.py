@@ -31,6 +31,28 @@ class UsageError(PgpcodecError):
     exit_code = 2
 
 
+class SettingError(UsageError):
+    """A library setting out of its documented range, or a malformed value for it.
+
+    ``setting`` is the library's parameter name (``sigma_max``, ``regions``);
+    the message is ``"<setting> <problem>"``. A front end that spells the
+    setting differently (the CLI's ``--sigma-max``) rebuilds the message with
+    :meth:`for_label`.
+    """
+
+    def __init__(self, setting: str, problem: str, hint: str | None = None):
+        super().__init__(f"{setting} {problem}", hint)
+        self.setting = setting
+        self.problem = problem
+
+    def for_label(self, label: str) -> "SettingError":
+        """The same error, naming the setting as ``label`` (e.g. a command-line flag)."""
+        renamed = SettingError(self.setting, self.problem, self.hint)
+        renamed.message = f"{label} {self.problem}"
+        renamed.args = (renamed.message,)
+        return renamed
+
+
 class InputError(PgpcodecError):
     """An input file or prompt that cannot be used."""
 

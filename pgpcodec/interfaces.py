@@ -92,7 +92,9 @@ class EncodedImage:
 
     ``bpp`` is counted on the original width × height, whatever the codec
     padded internally. ``timings`` holds seconds per stage (``prefilter``,
-    ``encode``, ``decode`` when measured).
+    ``encode``, ``decode`` when measured). ``notes`` says what a reader of the
+    figures must know: what was done to the input (first frame only, alpha
+    dropped, …) and when a scorer or codec runs RANDOM-INIT weights.
     """
 
     data: bytes
@@ -108,9 +110,11 @@ class EncodedImage:
     original_height: int | None = None
     fit: str | None = None
     """The fit target the input was downsized for (see :mod:`pgpcodec.fit`), if any."""
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "timings", MappingProxyType(dict(self.timings)))
+        object.__setattr__(self, "notes", tuple(str(note) for note in self.notes))
 
     @property
     def bpp(self) -> float:
@@ -131,6 +135,7 @@ class EncodedImage:
             "original_width": self.width if self.original_width is None else self.original_width,
             "original_height": self.height if self.original_height is None else self.original_height,
             "fit": self.fit,
+            "notes": list(self.notes),
         }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import numbers
 import os
 import time
 import unicodedata
@@ -19,8 +20,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .cancel import check_cancelled
 from .combine import COMBINED_SIGMA_MAP, CombinedScorer
-from .errors import InputError, UsageError
+from .errors import InputError, SettingError, UsageError
 from .fit import FitRule, Fitted, apply_fit
 from .fit import resolve as resolve_fit
 from .guard import PluginRef, call_plugin, malformed
@@ -37,6 +39,13 @@ DEFAULT_SIGMA_ONE = 0.2
 DEFAULT_SIGMA_MAX = 3.0
 DEFAULT_LOGIT_SCALE = 20.0
 DEFAULT_KERNEL_SIZE = 11
+SIGMA_MAX_LIMIT = 100.0
+"""Largest σ_max accepted (pixels). The native filter's memory follows the image, not σ
+(:mod:`.prefilter.blur` folds wider kernels), but its time grows with σ; see docs/embedding.md."""
+KERNEL_SIZE_LIMIT = 255
+"""Largest kernel of the ``reference`` profile (its time grows with the square of the size)."""
+TRUNCATE_LIMIT = 10.0
+"""Largest kernel radius of the ``native`` profile, in σ."""
 
 
 @dataclass(frozen=True)
@@ -57,18 +66,30 @@ class PrefilterSettings:
     """Kernel radius in σ for the ``native`` profile."""
 
     def __post_init__(self) -> None:
+        """Every setting is checked here, before any work: each bad one is a :class:`SettingError`."""
         if self.profile not in PROFILES:
-            raise UsageError(f"unknown filter profile {self.profile!r}", f"choose one of: {', '.join(PROFILES)}")
-        if not (math.isfinite(self.sigma_max) and self.sigma_max >= 0):
-            raise UsageError(f"sigma_max must be a finite number >= 0, got {self.sigma_max}")
-        if isinstance(self.logit_scale, bool) or not (isinstance(self.logit_scale, (int, float)) and math.isfinite(self.logit_scale) and self.logit_scale > 0):
-            raise UsageError(f"logit_scale must be a finite number > 0, got {self.logit_scale!r}")
-        if self.sigma_one is not None and not 0 <= self.sigma_one <= self.sigma_max:
-            raise UsageError(f"sigma_one must be between 0 and sigma_max ({self.sigma_max}), got {self.sigma_one}")
-        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
-            raise UsageError(f"kernel size must be a positive odd number, got {self.kernel_size}")
-        if not self.truncate > 0:
-            raise UsageError(f"truncate must be > 0, got {self.truncate}")
+            raise SettingError("profile", f"{self.profile!r} is not a filter profile", f"choose one of: {', '.join(PROFILES)}")
+        sigma_max = _real("sigma_max", self.sigma_max)
+        if not 0 <= sigma_max <= SIGMA_MAX_LIMIT:
+            raise SettingError("sigma_max", f"must be from 0 to {SIGMA_MAX_LIMIT:g}, got {sigma_max:g}", "the paper uses 3 to 10")
+        logit_scale = _real("logit_scale", self.logit_scale)
+        if not logit_scale > 0:
+            raise SettingError("logit_scale", f"must be > 0, got {logit_scale:g}")
+        if self.sigma_one is not None and not 0 <= _real("sigma_one", self.sigma_one) <= sigma_max:
+            raise SettingError("sigma_one", f"must be from 0 to sigma_max ({sigma_max:g}), got {self.sigma_one:g}")
+        if isinstance(self.kernel_size, bool) or not isinstance(self.kernel_size, numbers.Integral):
+            raise SettingError("kernel_size", f"must be a whole number, got {self.kernel_size!r}")
+        if not (1 <= self.kernel_size <= KERNEL_SIZE_LIMIT and self.kernel_size % 2 == 1):
+            raise SettingError("kernel_size", f"must be an odd number from 1 to {KERNEL_SIZE_LIMIT}, got {self.kernel_size}")
+        if not 0 < _real("truncate", self.truncate) <= TRUNCATE_LIMIT:
+            raise SettingError("truncate", f"must be > 0 and at most {TRUNCATE_LIMIT:g}, got {self.truncate:g}")
+
+
+def _real(name: str, value) -> float:
+    """A finite real number, or a SettingError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise SettingError(name, f"must be a finite number, got {value!r}")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -121,6 +142,28 @@ def apply_profile(image: np.ndarray, field_: SigmaField, settings: PrefilterSett
     return tiling.resize(blurred, grid.image_size)
 
 
+def checked_prompt(prompt) -> str:
+    """The prompt as text: ``None`` is empty, bytes must be UTF-8, and a ``str`` must be encodable
+    (no lone surrogates); anything else is the caller's :class:`InputError`."""
+    if prompt is None:
+        return ""
+    if isinstance(prompt, (bytes, bytearray)):
+        try:
+            return bytes(prompt).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"the prompt is not valid UTF-8 (byte {exc.start})", "send the prompt as UTF-8 text") from None
+    if not isinstance(prompt, str):
+        raise TypeError(f"the prompt must be a str, got {type(prompt).__name__}")
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(
+            f"the prompt is not valid Unicode text (a lone surrogate at character {exc.start})",
+            "send the prompt as UTF-8 text; a surrogate pair must be decoded into one character",
+        ) from None
+    return prompt
+
+
 def printable(prompt) -> str:
     """The prompt with control characters (NUL, escape sequences, …) turned into spaces.
 
@@ -150,6 +193,11 @@ def encode_pixels(
 def with_original_size(encoded: EncodedImage, original_size: tuple[int, int], fit: str | None) -> EncodedImage:
     """``encoded`` recording the size of the input before it was fitted."""
     return replace(encoded, original_width=int(original_size[0]), original_height=int(original_size[1]), fit=fit)
+def codec_notes(codec: Codec) -> list[str]:
+    """What a reader of a codec's figures must know: RANDOM-INIT weights make its size and quality meaningless."""
+    if codec.random_weights:
+        return [f"codec {codec.name} has RANDOM-INIT weights: its size and quality mean nothing"]
+    return []
 
 
 def _as_array(image) -> tuple[np.ndarray, list[str]]:
@@ -269,7 +317,14 @@ class Pipeline:
         With a ``fit`` target the image is first downsized to what that VLM
         sees (``regions`` in original pixels are mapped with it); the result
         is at the fitted size.
+
+        ``regions`` are checked first (:func:`pgpcodec.regions.parse_regions`),
+        then the prompt (:func:`checked_prompt`): a bad one is the caller's error.
         """
+        from .regions import parse_regions
+
+        regions = parse_regions(regions)
+        prompt = checked_prompt(prompt)
         array, notes = _as_array(image)
         fitted = self._fit(array, regions)
         if fitted is not None:
@@ -285,10 +340,14 @@ class Pipeline:
                 "give a prompt, or use a prompt-free scorer such as 'uniform' or 'regions'",
                 parameter="prompt",
             )
+        check_cancelled()
         text = self._process_prompt(prompt) if self.scorer.prompt_guided else prompt
-        score_map = self._score(array, text, tuple(regions))
+        check_cancelled()
+        score_map = self._score(array, text, regions)
+        check_cancelled()
         sigma_field = SigmaField(self._sigma(score_map.scores), score_map.grid)
         filtered = apply_profile(array, sigma_field, self.settings)
+        check_cancelled()
         return PrefilterResult(
             filtered, score_map, sigma_field, text, time.perf_counter() - start, self.scorer.describe(), tuple(notes),
             original_size=fitted.original_size if fitted else None, fit=fitted.target if fitted else None,
@@ -347,6 +406,7 @@ class Pipeline:
         return sigma
 
     def _encode_pixels(self, pixels: np.ndarray, quality: float | None, **targets) -> EncodedImage:
+        check_cancelled()
         ref = self._ref("codec", self.codec)
         encoded = self._call("codec", self.codec, encode_pixels, self.codec, pixels, quality, **targets)
         if not isinstance(encoded, EncodedImage):
@@ -374,11 +434,12 @@ class Pipeline:
         if prefilter:
             result = self.prefilter(image, prompt, regions=regions)
             return self.encode_filtered(result, quality, target_bytes=target_bytes, target_bpp=target_bpp)
-        pixels, _ = _as_array(image)
+        pixels, notes = _as_array(image)
         fitted = self._fit(pixels, ())
         encoded = self._encode_pixels(fitted.image if fitted else pixels, quality, target_bytes=target_bytes, target_bpp=target_bpp)
         encoded = with_original_size(encoded, fitted.original_size, fitted.target) if fitted else encoded
-        return replace(encoded, timings={"prefilter": 0.0, **encoded.timings})
+        notes = (*notes, *(fitted.notes if fitted else ()), *codec_notes(self.codec), *encoded.notes)
+        return replace(encoded, timings={"prefilter": 0.0, **encoded.timings}, notes=notes)
 
     def encode_filtered(
         self,
@@ -388,11 +449,12 @@ class Pipeline:
         target_bytes: int | None = None,
         target_bpp: float | None = None,
     ) -> EncodedImage:
-        """Encode an already prefiltered image; its prefilter time goes into the timings."""
+        """Encode an already prefiltered image; its prefilter time goes into the timings, its notes into the notes."""
         encoded = self._encode_pixels(result.image, quality, target_bytes=target_bytes, target_bpp=target_bpp)
         if result.original_size is not None:
             encoded = with_original_size(encoded, result.original_size, result.fit)
-        return replace(encoded, timings={"prefilter": result.seconds, **encoded.timings})
+        notes = (*result.notes, *codec_notes(self.codec), *encoded.notes)
+        return replace(encoded, timings={"prefilter": result.seconds, **encoded.timings}, notes=notes)
 
     def decode(self, data: bytes) -> np.ndarray:
         return self._call("codec", self.codec, self.codec.decode, data)

@@ -237,13 +237,18 @@ class PluginRegistry:
         """Instantiate ``name``; errors from the plugin name the plugin.
 
         A scorer name ``A+B`` that is not registered itself combines the
-        scorers A and B (:mod:`pgpcodec.combine`).
+        scorers A and B (:mod:`pgpcodec.combine`). Options the factory does
+        not take are the caller's :class:`UsageError`, listing the ones it does.
         """
         if kind == "scorer" and name not in self._registry[kind] and "+" in name:
             from .combine import build_combined
 
             return build_combined(self, name, options)
+        from .codec_options import check_options_accepted
+
         reg = self.registration(kind, name)
+        if options:
+            check_options_accepted(reg.factory, options, name, KIND_LABELS[kind])
         try:
             return reg.factory(**options)
         except PgpcodecError:

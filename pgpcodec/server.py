@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
+import functools
 import json
 import math
 import os
@@ -27,6 +29,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from .cancel import CancelToken, cancellable
 from .errors import (
     CodecError,
     InputError,
@@ -43,6 +46,7 @@ DEFAULT_MAX_PIXELS = 40_000_000
 DEFAULT_MAX_PROMPT_CHARS = 20_000
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_QUEUE = 64
+DEFAULT_MAX_REGIONS = 100
 CONNECTION_HEADROOM = 16
 SETTING_FIELDS = ("profile", "sigma_map", "sigma_max", "sigma_one", "logit_scale")
 NUMBER_SETTINGS = ("sigma_max", "sigma_one", "logit_scale")
@@ -73,9 +77,11 @@ class ServerConfig:
     """Requests waiting for a worker before 503."""
     timeout: float = DEFAULT_TIMEOUT
     """Seconds a request may wait plus encode before 503 (still queued) or 504 (encoding)."""
+    max_regions: int = DEFAULT_MAX_REGIONS
+    """Regions per request (422 beyond), counted before any is parsed: each costs a pass over the image."""
 
     def __post_init__(self) -> None:
-        for name in ("max_bytes", "max_pixels", "max_prompt_chars", "max_concurrency"):
+        for name in ("max_bytes", "max_pixels", "max_prompt_chars", "max_concurrency", "max_regions"):
             if getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.max_queue < 0:
@@ -171,22 +177,51 @@ class Encoder:
         finally:
             self.waiting -= 1
         self.running += 1
-        future = loop.run_in_executor(self._pool, job)
+        token = CancelToken()
 
-        def release(_):
+        def cancellable_job():
+            with cancellable(token):
+                return job()
+
+        future = loop.run_in_executor(self._pool, cancellable_job)
+
+        def release(done):
             # The slot is freed only when the work really ends: a timed-out
             # encode keeps its thread busy, and new work must not pile on top.
             self.running -= 1
             self._slots.release()
+            if token.cancelled and not done.cancelled() and done.exception() is not None:
+                free_abandoned_work(done.exception())
 
         future.add_done_callback(release)
         try:
             return await asyncio.wait_for(asyncio.shield(future), timeout=max(0.001, deadline - loop.time()))
         except asyncio.TimeoutError:
+            token.cancel()  # the work stops at its next check (between tiles or stages) and frees its memory
             raise HttpError(504, "timeout", f"the encode did not finish within {self.config.timeout:g} s", "send a smaller image or raise --timeout") from None
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def free_abandoned_work(error: BaseException) -> None:
+    """Release what the work of an abandoned request still holds, once it has stopped.
+
+    Its exception's traceback keeps every frame's locals (the image, its
+    float copies) alive in a reference cycle until the garbage collector
+    runs; clearing the frames frees them now. Then glibc is asked to give
+    the freed heap back to the system (``malloc_trim``), where there is one.
+    """
+    import traceback
+
+    traceback.clear_frames(error.__traceback__)
+    error.__traceback__ = None
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 async def read_body(request, limit: int) -> bytes:
@@ -210,25 +245,50 @@ async def read_body(request, limit: int) -> bytes:
 
 async def parse_form(request, body: bytes, limit: int):
     """Parse a multipart body already read into memory."""
-    from starlette.requests import Request
-
     content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("multipart/form-data"):
+    if not content_type.strip().lower().startswith("multipart/form-data"):  # media types are case-insensitive
         raise HttpError(415, "unsupported_media_type", f"expected multipart/form-data, got {content_type or 'no content type'!r}", "send the image as a multipart file field named 'image'")
-    sent = False
-
-    async def replay():
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
     try:
-        return await Request(request.scope, replay).form(max_files=1, max_fields=32, max_part_size=limit)
+        parser = _strict_parser_class()(request.headers, replay_stream(body), max_files=1, max_fields=32, max_part_size=limit)
+        form = await parser.parse()
     except Exception as exc:  # python-multipart raises several types for malformed bodies
-        detail = getattr(exc, "detail", None) or str(exc) or type(exc).__name__
+        detail = getattr(exc, "detail", None) or getattr(exc, "message", None) or str(exc) or type(exc).__name__
         raise HttpError(400, "bad_request", f"malformed multipart body: {detail}") from None
+    if parser.undecodable:
+        name = parser.undecodable[0]
+        raise HttpError(400, "bad_input", f"the {name} field is not valid UTF-8 text", f"send the {name} as UTF-8")
+    return form
+
+
+async def replay_stream(body: bytes):
+    yield body
+
+
+@functools.cache
+def _strict_parser_class():
+    from starlette.formparsers import MultiPartParser
+
+    class StrictMultiPartParser(MultiPartParser):
+        """Starlette's parser, noting the text fields that are not valid in their charset.
+
+        Starlette falls back to Latin-1 for those, which would turn invalid
+        UTF-8 into a different prompt instead of the caller's error.
+        """
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.undecodable: list[str] = []
+
+        def on_part_end(self) -> None:
+            part = self._current_part
+            if part.file is None:
+                try:
+                    bytes(part.data).decode(self._charset)
+                except (UnicodeDecodeError, LookupError):
+                    self.undecodable.append(part.field_name)
+            super().on_part_end()
+
+    return StrictMultiPartParser
 
 
 def _number(form, name: str, cast=float):
@@ -256,19 +316,11 @@ def _flag(form, name: str, default: bool) -> bool:
     raise HttpError(422, "bad_settings", f"{name} must be true or false, got {value!r}")
 
 
-def _regions(form) -> list[tuple[int, int, int, int]]:
-    from .cli.options import parse_box
+def _regions(form, limit: int) -> tuple[tuple[int, int, int, int], ...]:
+    """The ``regions`` field by the library's parser: a bad one, or more than ``limit``, is a 422."""
+    from .regions import parse_regions
 
-    text = str(form.get("regions") or "").strip()
-    if not text:
-        return []
-    try:
-        if text.startswith("["):
-            boxes = json.loads(text)
-            return [tuple(int(v) for v in box) for box in boxes]
-        return [parse_box(part) for part in text.split(";") if part.strip()]
-    except (ValueError, TypeError, UsageError):
-        raise HttpError(422, "bad_settings", f"regions {text[:80]!r} is not a list of x0,y0,x1,y1 boxes", "send 'x0,y0,x1,y1;x0,y0,x1,y1' or a JSON list of 4-number lists") from None
+    return parse_regions(str(form.get("regions") or ""), limit=limit)
 
 
 @dataclass(frozen=True)
@@ -311,7 +363,7 @@ async def encode_request(request, config: ServerConfig) -> EncodeRequest:
         codec=str(form.get("codec") or config.codec).strip(),
         quality=_number(form, "quality"),
         prefilter=_flag(form, "prefilter", True),
-        regions=_regions(form),
+        regions=_regions(form, config.max_regions),
         settings=settings,
         as_json=answer == "json" or "application/json" in request.headers.get("accept", ""),
         fit=_fit(form),
@@ -382,16 +434,16 @@ def create_app(config: ServerConfig | None = None, *, registry=None):
                 result = pipeline.encode(array, job.prompt, quality=job.quality, regions=regions, prefilter=job.prefilter)
                 if fitted is not None:
                     result = with_original_size(result, fitted.original_size, fitted.target)
-                return result, notes
+                return dataclasses.replace(result, notes=(*notes, *result.notes))
 
-            result, notes = await encoder.run(work)
+            result = await encoder.run(work)
         except ClientDisconnect:
             return Response(status_code=499)  # nobody is listening; uvicorn drops it
         except HttpError as error:
             return error_response(error)
         except PgpcodecError as exc:
             return error_response(http_error_for(exc))
-        info = {**result.to_dict(), "notes": notes, "seconds": time.perf_counter() - started}
+        info = {**result.to_dict(), "seconds": time.perf_counter() - started}
         if job.as_json:
             return JSONResponse({**info, "data": base64.b64encode(result.data).decode("ascii")})
         headers = {
@@ -404,7 +456,7 @@ def create_app(config: ServerConfig | None = None, *, registry=None):
             "X-Pgpcodec-Bpp": f"{result.bpp:.6f}",
             # JSON with ensure_ascii: header values must be Latin-1, notes may hold any text.
             "X-Pgpcodec-Timings": json.dumps(dict(result.timings)),
-            "X-Pgpcodec-Notes": json.dumps(notes),
+            "X-Pgpcodec-Notes": json.dumps(list(result.notes)),
             "Content-Disposition": f'inline; filename="encoded{result.extension}"',
         }
         return Response(result.data, media_type=result.mime_type, headers=headers)

@@ -193,6 +193,14 @@ class Cheng2020Codec(Codec):
     def decode(self, data: bytes) -> np.ndarray:
         stream = unpack_stream(bytes(data))
         check_pixel_limit(*stream["size"], "cheng2020 bitstream")
+        width, height = stream["size"]
+        expected = (-(-height // ALIGN), -(-width // ALIGN))  # the hyper-latent of the padded image: 1/64 of it
+        if stream["latent"] != expected:
+            raise CodecError(
+                f"cheng2020: the stream's latent grid {stream['latent'][0]}x{stream['latent'][1]} (rows x columns) does not fit "
+                f"its {width}x{height} image, which needs {expected[0]}x{expected[1]}",
+                "the stream is corrupt or was not made by pgpcodec",
+            )
         torch, _ = _import_compressai()
         net = self.model(stream["quality"], stream["pretrained"], stream["seed"])
         lat_h, lat_w = stream["latent"]
@@ -201,7 +209,6 @@ class Cheng2020Codec(Codec):
                 x_hat = net.decompress(stream["strings"], list(stream["latent"]))["x_hat"]
         except Exception as exc:  # a corrupt payload fails deep inside the entropy decoder
             raise CodecError(f"cheng2020: cannot decode the stream ({type(exc).__name__}: {exc})") from None
-        width, height = stream["size"]
         pixels = x_hat.clamp_(0, 1).mul_(255).round_().to(torch.uint8)[0].permute(1, 2, 0).numpy()
         if pixels.shape[0] < height or pixels.shape[1] < width:
             raise CodecError("cheng2020: decoded picture is smaller than the size in the header")

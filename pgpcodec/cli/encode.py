@@ -159,7 +159,7 @@ def encode(
     """Prefilter IMAGES for the prompt and encode them with a standard codec."""
     from ..guard import PluginRef, call_plugin
     from ..imaging import load_image, png_bytes, write_atomic
-    from ..pipeline import encode_pixels, with_original_size
+    from ..pipeline import codec_notes, encode_pixels, with_original_size
 
     rule = fit_rule(opts["fit"])
     factory_options = codec_factory_options(codec, codec_option, preset)
@@ -193,15 +193,14 @@ def encode(
             raise InputError(f"{target}: already exists", "pass --force to overwrite it")
         array, notes = load_image(source, limit=opts["max_pixels"])
         array, job_boxes, fitted = fit_input(array, notes, rule, boxes)
-        if codec_.random_weights:
-            notes.append(f"codec {codec_.name} has RANDOM-INIT weights: its size and quality mean nothing")
         codec_.progress = batch.bars  # cheng2020 and rate searches report; fast codecs ignore it
         if pipeline is None:
             result = call_plugin(codec_ref, encode_pixels, codec_, array, quality, timeout=opts["plugin_timeout"], **rate)
+            notes += codec_notes(codec_)
         else:
             filtered = pipeline.prefilter(array, opts["prompt"], regions=job_boxes)
-            notes += filtered.notes
             result = pipeline.encode_filtered(filtered, quality, **rate)
+            notes += result.notes  # the scorer's and the codec's
             if save_filtered:
                 write_atomic(save_filtered, png_bytes(filtered.image), force=force)
             if explain:

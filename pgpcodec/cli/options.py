@@ -6,18 +6,23 @@ import functools
 
 import click
 
-from ..errors import UsageError
+from ..errors import SettingError, UsageError
 from ..pipeline import DEFAULT_KERNEL_SIZE, DEFAULT_LOGIT_SCALE, DEFAULT_SIGMA_MAX, DEFAULT_SIGMA_ONE
 
 
+def as_flag(error: SettingError) -> SettingError:
+    """A library setting's error, naming the setting as its command-line flag (``--sigma-max``)."""
+    return error.for_label("--" + error.setting.replace("_", "-"))
+
+
 def parse_box(text: str) -> tuple[int, int, int, int]:
+    """One ``--regions`` value, by the library's parser (:mod:`pgpcodec.regions`)."""
+    from ..regions import parse_box as parse
+
     try:
-        values = tuple(int(float(v)) for v in text.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 4:
-        raise UsageError(f"--regions {text!r} is not four numbers", "write it as x0,y0,x1,y1, e.g. --regions 10,20,200,180")
-    return values  # type: ignore[return-value]
+        return parse(text)
+    except SettingError as exc:
+        raise as_flag(exc) from None
 
 
 def parse_value(text: str):
@@ -66,7 +71,7 @@ def pipeline_options(command):
         click.option("--profile", type=click.Choice(["native", "reference"]), default="native", show_default=True, help="Filter profile: native (seam-free, full resolution) or the paper's reference."),
         click.option("--sigma-map", default=None, help="exponential, linear, reciprocal, … (default: the scorer's preference, else exponential)."),
         *filter_setting_options(),
-        click.option("--kernel-size", type=int, default=DEFAULT_KERNEL_SIZE, show_default=True, help="Kernel size of the reference profile."),
+        click.option("--kernel-size", type=int, default=DEFAULT_KERNEL_SIZE, show_default=True, help="Kernel size of the reference profile (odd, at most 255)."),
         click.option("--target-tiles", type=int, default=24, show_default=True, help="Tile count the stride aims for (tile scorers)."),
         click.option("--no-overlap", is_flag=True, help="Stride = tile size (the paper's no-overlap ablation)."),
         click.option("--tiling", type=click.Choice(["reference", "proxy"]), default="reference", show_default=True, help="Tile scorers: the paper's tiling (tile count grows with the photo), or a downscaled proxy keeping the count near --target-tiles."),
@@ -132,14 +137,17 @@ def build_pipeline(codec: str | None = None, codec_options: dict | None = None, 
 def _pipeline(codec: str | None, codec_options: dict | None, **opts):
     from ..pipeline import Pipeline, PrefilterSettings
 
-    settings = PrefilterSettings(
-        profile=opts["profile"],
-        sigma_map=opts["sigma_map"],
-        sigma_max=opts["sigma_max"],
-        sigma_one=opts["sigma_one"],
-        logit_scale=opts["logit_scale"],
-        kernel_size=opts["kernel_size"],
-    )
+    try:
+        settings = PrefilterSettings(
+            profile=opts["profile"],
+            sigma_map=opts["sigma_map"],
+            sigma_max=opts["sigma_max"],
+            sigma_one=opts["sigma_one"],
+            logit_scale=opts["logit_scale"],
+            kernel_size=opts["kernel_size"],
+        )
+    except SettingError as exc:
+        raise as_flag(exc) from None
     return Pipeline(
         scorer=opts["scorer"],
         codec=codec or "jpeg",

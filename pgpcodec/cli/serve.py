@@ -33,8 +33,9 @@ def _check_host(host: str, allow_public: bool) -> None:
 @click.option("--max-concurrency", type=int, default=None, help="Encodes at once [default: CPU count].")
 @click.option("--max-queue", type=int, default=None, help="Requests waiting for a worker before 503 [default: 64].")
 @click.option("--timeout", type=float, default=None, help="Seconds per request, waiting included [default: 60].")
+@click.option("--max-regions", type=int, default=None, help="Regions per request, checked before any work [default: 100].")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info", show_default=True)
-def serve(host, port, allow_public, scorer, codec, prompt_processor, max_bytes, max_pixels, max_concurrency, max_queue, timeout, log_level):
+def serve(host, port, allow_public, scorer, codec, prompt_processor, max_bytes, max_pixels, max_concurrency, max_queue, timeout, max_regions, log_level):
     """Serve POST /v1/encode, GET /healthz and GET /v1/plugins over HTTP."""
     from ..server import ServerConfig, serve as run
 
@@ -45,6 +46,7 @@ def serve(host, port, allow_public, scorer, codec, prompt_processor, max_bytes, 
         "max_concurrency": max_concurrency,
         "max_queue": max_queue,
         "timeout": timeout,
+        "max_regions": max_regions,
     }
     config = ServerConfig(scorer=scorer, codec=codec, prompt_processor=prompt_processor, **{k: v for k, v in limits.items() if v is not None})
     run(config, host=host, port=port, log_level=log_level)

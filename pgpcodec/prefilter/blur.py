@@ -9,6 +9,14 @@ zeros too. Working tile by tile keeps memory flat at any image size.
 Conventions match ``scipy.ndimage.gaussian_filter1d``: kernel radius
 ``int(truncate * sigma + 0.5)``, borders mirrored with the edge pixel
 repeated (scipy's ``reflect``), float32 arithmetic.
+
+A kernel wider than the image costs no more than one as wide as the image.
+Mirrored borders make the extended signal of an axis of ``n`` pixels periodic
+with period ``2n``, so taps that are ``2n`` apart always multiply the same
+pixel: adding them together (:func:`folded_taps`) gives a kernel of radius at
+most ``n`` with exactly the same result (up to float rounding), instead of
+padding the image by 3σ on every side. Work and memory then follow the image
+size, not σ.
 """
 
 from __future__ import annotations
@@ -46,10 +54,61 @@ def gaussian_taps(sigma: float, truncate: float) -> np.ndarray:
     return taps
 
 
+def fold_limit(height: int, width: int) -> int:
+    """Largest kernel radius worth using on an image: its longer side (see :func:`folded_taps`)."""
+    return max(height, width)
+
+
+def effective_radius(sigma: float, truncate: float, bound: int | None = None) -> int:
+    """The kernel radius, at most ``bound`` (a :func:`fold_limit`) when one is given."""
+    radius = kernel_radius(sigma, truncate)
+    return radius if bound is None else min(radius, bound)
+
+
 @lru_cache(maxsize=256)
-def band_matrix(sigma: float, truncate: float, n_out: int) -> np.ndarray:
-    """(n_out, n_out + 2r) matrix whose row j holds the taps at columns j … j + 2r."""
+def folded_taps(sigma: float, truncate: float, n: int | None = None, radius: int | None = None) -> np.ndarray:
+    """The taps for an axis of ``n`` mirrored pixels, as ``2·radius + 1`` taps.
+
+    Without ``n`` (or when the kernel already fits in ``radius``) these are
+    :func:`gaussian_taps`, zero-padded to ``radius``. Otherwise (the kernel is
+    wider than ``radius``, which is at least ``n``) every tap is added to the
+    one at the same offset modulo ``2n`` within ``-n … n`` — the mirrored
+    signal repeats every ``2n`` pixels, so the sum is the same — and the
+    weight at ±n, one pixel seen from both sides, is split between the two.
+    """
     taps = gaussian_taps(sigma, truncate)
+    full = len(taps) // 2
+    radius = full if radius is None else radius
+    if n is None or full <= radius:
+        if full > radius:
+            raise ValueError(f"kernel radius {full} exceeds {radius}")
+        out = np.zeros(2 * radius + 1, dtype=np.float32)
+        out[radius - full : radius + full + 1] = taps
+        out.flags.writeable = False
+        return out
+    if radius < n:
+        raise ValueError(f"a kernel folded for {n} pixels needs a radius of at least {n}, got {radius}")
+    period = 2 * n
+    residue = np.mod(np.arange(-full, full + 1), period)  # 0 … 2n-1
+    folded = np.zeros(period, dtype=np.float64)
+    np.add.at(folded, residue, taps.astype(np.float64))
+    out = np.zeros(2 * radius + 1, dtype=np.float64)
+    offsets = np.arange(-n + 1, n)  # each residue but n once, at its offset nearest 0
+    out[radius + offsets] = folded[np.mod(offsets, period)]
+    out[radius - n] += folded[n] / 2
+    out[radius + n] += folded[n] / 2
+    out = out.astype(np.float32)
+    out.flags.writeable = False
+    return out
+
+
+@lru_cache(maxsize=256)
+def band_matrix(sigma: float, truncate: float, n_out: int, n: int | None = None, radius: int | None = None) -> np.ndarray:
+    """(n_out, n_out + 2r) matrix whose row j holds the taps at columns j … j + 2r.
+
+    With ``n`` and ``radius``, the taps are :func:`folded_taps` for an axis of ``n`` pixels.
+    """
+    taps = gaussian_taps(sigma, truncate) if n is None and radius is None else folded_taps(sigma, truncate, n, radius)
     width = len(taps)
     band = np.zeros((n_out, n_out + width - 1), dtype=np.float32)
     # Row j's taps start at column j: a strided view writes every row at once.
@@ -90,21 +149,36 @@ def padded_planar(image: np.ndarray, rows: tuple[int, int], cols: tuple[int, int
     return planar
 
 
-def blur_window(source: np.ndarray, halo: int, rows: tuple[int, int], cols: tuple[int, int], sigma: float, truncate: float) -> np.ndarray:
+def blur_window(
+    source: np.ndarray,
+    halo: int,
+    rows: tuple[int, int],
+    cols: tuple[int, int],
+    sigma: float,
+    truncate: float,
+    image_size: tuple[int, int] | None = None,
+) -> np.ndarray:
     """Blur a window of a halo-padded planar tile: (C, rows, cols) float32.
 
     ``source`` is (C, h + 2·halo, w + 2·halo); ``rows`` and ``cols`` are
     ranges in unpadded tile coordinates. The kernel radius must not exceed
-    ``halo``.
+    ``halo``. With the whole image's ``image_size`` (height, width), a kernel
+    wider than the image is folded (:func:`folded_taps`) to radius
+    :func:`fold_limit`, which is then all the halo it needs.
     """
-    radius = kernel_radius(sigma, truncate)
+    if image_size is None:
+        radius = kernel_radius(sigma, truncate)
+        vertical_taps = horizontal_taps = (None, None)
+    else:
+        radius = effective_radius(sigma, truncate, fold_limit(*image_size))
+        vertical_taps, horizontal_taps = (image_size[0], radius), (image_size[1], radius)
     if radius > halo:
         raise ValueError(f"kernel radius {radius} exceeds the halo {halo}")
     (a, b), (c, d) = rows, cols
     n_rows, n_cols = b - a, d - c
     channels = source.shape[0]
     window = source[:, halo + a - radius : halo + b + radius, halo + c - radius : halo + d + radius]
-    vertical = np.matmul(band_matrix(sigma, truncate, n_rows), window)  # (C, n_rows, n_cols + 2r)
+    vertical = np.matmul(band_matrix(sigma, truncate, n_rows, *vertical_taps), window)  # (C, n_rows, n_cols + 2r)
     # Horizontal pass: cut the columns into equal chunks that overlap by 2r, one sgemm for all of them.
     n_chunks = max(1, round(n_cols / max(MIN_CHUNK, 2 * radius)))
     chunk = -(-n_cols // n_chunks)
@@ -118,7 +192,7 @@ def blur_window(source: np.ndarray, halo: int, rows: tuple[int, int], cols: tupl
     else:
         windows = np.lib.stride_tricks.sliding_window_view(vertical, chunk + 2 * radius, axis=2)[:, :, ::chunk]
         stacked = np.ascontiguousarray(windows).reshape(-1, chunk + 2 * radius)
-    horizontal = stacked @ band_matrix(sigma, truncate, chunk).T  # (C·n_rows·n_chunks, chunk)
+    horizontal = stacked @ band_matrix(sigma, truncate, chunk, *horizontal_taps).T  # (C·n_rows·n_chunks, chunk)
     return horizontal.reshape(channels, n_rows, n_chunks * chunk)[:, :, :n_cols]
 
 
@@ -174,14 +248,33 @@ def default_workers() -> int:
 
 
 def run_tiles(height: int, width: int, work: Callable[[tuple[int, int], tuple[int, int]], None], workers: int | None = None) -> None:
-    """Call ``work(rows, cols)`` for every tile, on worker threads, with single-threaded BLAS."""
+    """Call ``work(rows, cols)`` for every tile, on worker threads, with single-threaded BLAS.
+
+    Before each tile the calling thread's cancel token (:mod:`pgpcodec.cancel`)
+    is checked, so cancelled work stops within one tile per worker.
+    """
+    from ..cancel import current_token
+
     spans = tiles(height, width)
     workers = min(workers or default_workers(), len(spans))
+    token = current_token()
+
+    def checked(rows: tuple[int, int], cols: tuple[int, int]) -> None:
+        if token is not None:
+            token.check()
+        work(rows, cols)
+
     with single_threaded_blas():
         if workers <= 1:
             for rows, cols in spans:
-                work(rows, cols)
+                checked(rows, cols)
             return
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for future in [pool.submit(work, rows, cols) for rows, cols in spans]:
-                future.result()
+            futures = [pool.submit(checked, rows, cols) for rows, cols in spans]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise

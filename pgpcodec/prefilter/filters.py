@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from ..cancel import current_token
 from . import blur
 
 UNTOUCHED_SIGMA = 1e-6
@@ -55,7 +56,10 @@ def blockwise_gaussian(image: np.ndarray, block_sigma: np.ndarray, block: int, k
         kernels[r, c] = gaussian_kernel(sigma[r, c], kernel_size)
     result = np.empty_like(image)
     # One row of blocks at a time bounds the float64 working set to a band of the image.
+    token = current_token()
     for r in range(rows):
+        if token is not None:
+            token.check()
         band = image[r * block : (r + 1) * block].reshape(block, cols, block, channels).transpose(1, 0, 2, 3)
         padded = np.pad(band.astype(np.float64), ((0, 0), (half, half), (half, half), (0, 0)), mode="reflect")
         k = kernels[r][:, :, None, None, None]
@@ -76,18 +80,21 @@ def gaussian_blur(image: np.ndarray, sigma: float, truncate: float = 3.0, *, wor
 
     Kernel radius ``int(truncate·σ + 0.5)`` and mirrored borders, as
     ``scipy.ndimage.gaussian_filter1d``; computed tile by tile as banded
-    matrix products (see :mod:`.blur`).
+    matrix products (see :mod:`.blur`). A kernel wider than the image is
+    folded onto it (:func:`.blur.folded_taps`): same result, bounded memory.
     """
     if not sigma > 0:
         raise ValueError(f"sigma must be > 0, got {sigma}")
     pixels = _as_channels(image)
     height, width = pixels.shape[:2]
     out = np.empty(pixels.shape, dtype=np.float32)
-    halo = blur.kernel_radius(sigma, truncate)
+    halo = blur.effective_radius(sigma, truncate, blur.fold_limit(height, width))
 
     def work(rows: tuple[int, int], cols: tuple[int, int]) -> None:
         source = blur.padded_planar(pixels, rows, cols, halo)
-        blurred = blur.blur_window(source, halo, (0, rows[1] - rows[0]), (0, cols[1] - cols[0]), sigma, truncate)
+        blurred = blur.blur_window(
+            source, halo, (0, rows[1] - rows[0]), (0, cols[1] - cols[0]), sigma, truncate, (height, width)
+        )
         out[rows[0] : rows[1], cols[0] : cols[1]] = blurred.transpose(1, 2, 0)
 
     blur.run_tiles(height, width, work, workers)
@@ -169,7 +176,8 @@ def varying_gaussian(
         return image.copy()
     pixels = _as_channels(image)
     result = np.empty_like(pixels)
-    radii = [blur.kernel_radius(level, truncate) if level > 0 else 0 for level in levels]
+    bound = blur.fold_limit(*pixels.shape[:2])  # wider kernels are folded: memory follows the image, not σ
+    radii = [blur.effective_radius(level, truncate, bound) if level > 0 else 0 for level in levels]
     # Levels whose kernel rounds to one tap are the image itself: blur them once, as one flat-bottomed hat.
     identity = sum(1 for r in radii if r == 0)
 
@@ -185,7 +193,7 @@ def varying_gaussian(
         def level_image(i: int, rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
             if radii[i] == 0:
                 return source[:, halo + rows[0] : halo + rows[1], halo + cols[0] : halo + cols[1]]
-            return blur.blur_window(source, halo, rows, cols, levels[i], truncate)
+            return blur.blur_window(source, halo, rows, cols, levels[i], truncate, pixels.shape[:2])
 
         if len({i for i, _, _ in parts}) == 1:  # the hats sum to 1, so a lone level has weight 1 everywhere
             total = np.array(level_image(parts[0][0], (0, height), (0, width)))

@@ -12,6 +12,7 @@ scorer is created, so ``pgpcodec plugins`` stays fast.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 from collections.abc import Callable
 
@@ -229,6 +230,9 @@ def _bound_to(model_name: str) -> Callable[..., TinyClipScorer]:
             )
         return TinyClipScorer(model=model_name, **options)
 
+    # The options it takes, for the check that lists them (pgpcodec.codec_options.check_options_accepted);
+    # model stays in, so that giving it gets the clearer error above.
+    factory.__signature__ = inspect.signature(TinyClipScorer)
     return factory
 
 
