@@ -142,6 +142,8 @@ class Scorer(ABC):
     """(sigma map name, σ_1) this scorer's scores are meant for; None means the default."""
     random_weights: bool = False
     """True for a model with randomly initialised weights: its scores carry no meaning, only its speed does."""
+    needs_regions: bool = False
+    """True for a scorer that cannot score without regions (``regions``): bench skips it on a dataset that has none."""
 
     @abstractmethod
     def score(self, image: np.ndarray, prompt: str, *, regions: Sequence[Box] = ()) -> ScoreMap:

@@ -102,9 +102,9 @@ def decode_photo(data: bytes, image) -> np.ndarray:
     try:
         return load_image(data)[0]
     except InputError as exc:
-        label = f"index {image.index}" if hasattr(image, "index") else str(image)
-        hint = exc.hint or ("re-download the TSV" if hasattr(image, "index") else None)
-        raise InputError(f"{label}: the image does not decode ({exc.message.removeprefix('<bytes>: ')})", hint) from None
+        # the row's index already names a TSV image; a file is named by its path
+        label = "the image" if hasattr(image, "index") else str(image)
+        raise InputError(f"{label} does not decode: {exc.message.removeprefix('<bytes>: ')}", exc.hint) from None
 
 
 def file_sha256(path: Path) -> str:

@@ -232,6 +232,11 @@ class Bench:
                 raise _at_row(exc, row, config.dataset.manifest) from None
         factory = VariantFactory(config.scorer, registry, config.settings)
         self.variants, self.skipped = build_variants(list(config.variants), factory)
+        if config.dataset.rows and not any(row.regions for row in config.dataset.rows):
+            for variant in [v for v in self.variants if v.settings.get("needs_regions")]:
+                self.variants.remove(variant)
+                self.skipped.append(Skipped(variant.name, f"scorer {variant.settings['scorer']!r} needs regions, and dataset "
+                                                          f"{config.dataset.name!r} has none (choose another --scorer)"))
         self.log: ResultLog | None = None
         self._failed_variants: dict[str, str] = {}
         self.failures: dict[tuple, RowFailure] = {}

@@ -34,7 +34,6 @@ from __future__ import annotations
 import base64
 import binascii
 import csv
-import io
 import string
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -76,7 +75,7 @@ class TsvImage:
         try:
             return base64.b64decode("".join(field.split()), validate=True)
         except (binascii.Error, ValueError):
-            raise InputError(f"index {self.index}: the image column is not valid base64", "re-download the TSV; it may be cut short") from None
+            raise InputError("the image column is not valid base64", "re-download the TSV; it may be cut short") from None
 
 
 def records(handle) -> Iterator[tuple[int, bytes]]:
@@ -103,8 +102,7 @@ def records(handle) -> Iterator[tuple[int, bytes]]:
 
 def parse_record(record: bytes) -> list[str]:
     text = record.decode("utf-8", errors="replace")
-    fields = next(csv.reader(io.StringIO(text), delimiter="\t"), [])
-    return fields
+    return next(csv.reader(text.splitlines(keepends=True), delimiter="\t"), [])
 
 
 def _blank(value: str | None) -> bool:
