@@ -253,8 +253,10 @@ class Bench:
 
     def fingerprint(self) -> dict:
         data = self.config.dataset
+        if getattr(self, "_sha256", None) is None:
+            self._sha256 = file_sha256(data.manifest)  # once per run: a TSV may be gigabytes
         return {
-            "dataset": {"name": data.name, "manifest": str(data.manifest), "sha256": file_sha256(data.manifest)},
+            "dataset": {"name": data.name, "manifest": str(data.manifest), "sha256": self._sha256},
             "scorer": self.config.scorer,
             "prefilter": dict(self.config.settings.__dict__),
             "evaluator": self.evaluator.settings(),

@@ -23,8 +23,10 @@ def cluster():
     import dask
 
     # a killed worker's evaluator lease comes back after 2 s, not the default 30 s
+    from pgpcodec.bench.dask_executor import local_cluster
+
     with dask.config.set({"distributed.scheduler.locks.lease-timeout": "2s", "distributed.scheduler.locks.lease-validation-interval": "0.5s"}):
-        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local:
+        with local_cluster(2) as local:
             yield local
 
 
