@@ -52,8 +52,12 @@ def test_dask_gives_the_local_results(tiny_manifest, tmp_path, cluster):
     config = BenchConfig(load_dataset(tiny_manifest), ["jpeg"], ["plain", "prefilter"], qualities={"jpeg": [30, 70]})
     Bench(config, tmp_path / "local", get_registry()).run()
     done = []
-    result = Bench(replace(config, executor=executor(cluster)), tmp_path / "dask", get_registry()).run(done.append)
+    with distributed.Client(cluster.scheduler_address) as client, distributed.get_task_stream(client) as stream:
+        result = Bench(replace(config, executor=executor(cluster)), tmp_path / "dask", get_registry()).run(done.append)
     assert result.computed == 3 * 2 * 2 and sum(done) == 12
+    # each photo's bytes travel in one decode task; the 3 prefilter units and 2 plain ones are prepared once each
+    ran = [task["key"].split("-")[0] for task in stream.data]
+    assert ran.count("decode_task") == 2 and ran.count("prepare_task") == 2 + 3 and ran.count("encode_task") == (2 + 3) * 2
     local, dask = comparable(tmp_path / "local"), comparable(tmp_path / "dask")
     assert dask[1] == local[1] and len(dask[1]) == 12
     assert dask[0] == local[0]
