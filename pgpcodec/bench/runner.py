@@ -372,7 +372,8 @@ class Bench:
         needed: dict[tuple, tuple[Variant, dict[str, Row]]] = {}
         for v, unit, pending, _, _ in todo:
             needed.setdefault((v.name, unit), (v, {}))[1].update({r.id: r for r in pending})
-        prepare_futures = {key: encode_pool.submit(self._prepare, v, original, list(rows.values())) for key, (v, rows) in needed.items()}
+        prepare_futures = {key: encode_pool.submit(self._prepare, v, original, list(unit_rows.values()))
+                           for key, (v, unit_rows) in needed.items()}
         prepared = {key: future.result() for key, future in prepare_futures.items()}
         encode_futures = []
         for variant, unit, pending, codec, quality in todo:
@@ -458,7 +459,9 @@ class Bench:
 
         names = [v.name for v in self.variants]
         codecs = list(self.codecs)
-        points = bdrate.curves(records, expected_rows=len(self.config.dataset.rows) - len(self._dead_rows))
+        # rows whose image failed are in no point; every point averages all the others
+        dead = self._dead_rows & {row.id for row in self.config.dataset.rows}
+        points = bdrate.curves(records, expected_rows=len(self.config.dataset.rows) - len(dead))
         metric = self.evaluator.metric
         from .vqa_metrics import point_scores
 

@@ -160,7 +160,7 @@ def read_tsv(path: Path):
             _, header_bytes = next(stream)
         except StopIteration:
             raise InputError(f"{path}: the TSV is empty") from None
-        header = [h.strip() for h in parse_record(header_bytes)]
+        header = [h.strip().lstrip("\ufeff") for h in parse_record(header_bytes)]  # a UTF-8 BOM is no part of the name
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
         if "image" not in header and "image_path" not in header:
             missing.append("image (or image_path)")

@@ -161,6 +161,7 @@ def test_bad_rows_are_named_by_index_and_the_rest_goes_on(mme_tsv, tmp_path, cap
     assert sorted({r["row"] for r in records}) == ["10"] and len(records) == 4
     summary = json.loads((out / "results.json").read_text())
     assert sorted(f["row"] for f in summary["failures"]) == ["11", "12", "13", "14"]
+    assert [p["rows"] for p in summary["points"]["plain|jpeg"]] == [1, 1]  # the curves average the rows that ran
     assert "BD-rate" in stdout  # the table is still printed
 
 
