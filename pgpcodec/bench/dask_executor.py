@@ -136,11 +136,22 @@ threshold, so every image-sized array is mmapped afresh: the prefilter ran 2-3x 
 
 
 def local_cluster(workers: int, **options):
-    """A LocalCluster of ``workers`` single-threaded processes, without Dask's malloc setting (:data:`WORKER_ENVIRON`)."""
+    """A LocalCluster of ``workers`` single-threaded processes, without Dask's malloc setting (:data:`WORKER_ENVIRON`).
+
+    Where the platform has it, workers are forked from a forkserver that
+    imported Dask once, instead of each starting a fresh interpreter: this
+    cut the cluster's start from 4.6-4.9 s to 3.5-3.8 s here and its stop
+    from 1.4 s to 0.1 s.
+    """
+    import multiprocessing
+
     import dask
     from distributed import LocalCluster
 
-    with dask.config.set(WORKER_ENVIRON):
+    settings = dict(WORKER_ENVIRON)
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        settings["distributed.worker.multiprocessing-method"] = "forkserver"
+    with dask.config.set(settings):
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0", **options)
 
 
