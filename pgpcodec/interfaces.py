@@ -166,6 +166,8 @@ class Scorer(ABC):
     logit_scale: float | None = None
     """Softmax scale α, for scorers whose scores are a softmax of similarities; the pipeline
     sets it from its settings on a shallow copy. None: the scorer has no such scale."""
+    needs_regions: bool = False
+    """True for a scorer that cannot score without regions (``regions``): bench skips it on a dataset that has none."""
 
     @abstractmethod
     def score(self, image: np.ndarray, prompt: str, *, regions: Sequence[Box] = ()) -> ScoreMap:

@@ -6,7 +6,8 @@ a VLM receives, and optionally the correct ``answer``, the ``regions``
 ``kind`` (``yesno``, ``mcq``, ``short``), and ``answer_in_image: true`` for a
 text row (the answer is printed in the photo; the ``ocr`` evaluator reads
 it). ``--dataset dev`` is the built-in
-set shipped inside the package (``pgpcodec/data/dev``).
+set shipped inside the package (``pgpcodec/data/dev``). A ``.tsv`` file is
+read as a VLMEvalKit dataset (:mod:`pgpcodec.bench.vlmeval`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from ..errors import InputError
 from ..interfaces import Box
@@ -37,6 +40,10 @@ class Row:
     line: int = 0
     extra: dict = field(default_factory=dict, compare=False)
 
+    def where(self) -> str:
+        """How errors name the row: its line, and its id (a TSV's index)."""
+        return f"row {self.line} (index {self.id})" if "index" in self.extra else f"row {self.line} ({self.id})"
+
     def to_dict(self) -> dict:
         return {
             "id": self.id,
@@ -50,13 +57,70 @@ class Row:
 
 
 @dataclass(frozen=True)
+class RowFailure:
+    """A row that could not be run (bad input), named by its id and line; the other rows go on."""
+
+    row: str
+    line: int
+    message: str
+    hint: str | None = None
+    variant: str | None = None
+    codec: str | None = None
+    quality: float | None = None
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+    def text(self) -> str:
+        where = ", ".join(f"{k} {v}" for k, v in (("variant", self.variant), ("codec", self.codec), ("quality", self.quality)) if v is not None)
+        return self.message + (f" [{where}]" if where else "") + (f" ({self.hint})" if self.hint else "")
+
+
+@dataclass(frozen=True)
 class Dataset:
     name: str
     manifest: Path
     rows: tuple[Row, ...]
+    failures: tuple[RowFailure, ...] = ()
+    """Rows rejected while reading (a TSV's bad rows); they are listed at the end of the run."""
+    benchmark: str | None = None
+    """How the headline metric is computed (``mme``, ``mcq``, ``yesno``; see :mod:`pgpcodec.bench.vqa_metrics`)."""
 
-    def images(self) -> list[Path]:
-        return sorted({row.image for row in self.rows})
+    def images(self) -> list:
+        return sorted({row.image for row in self.rows}, key=str)
+
+
+def read_photo(image) -> bytes:
+    """A row's image file bytes: from its path, or from the TSV row that stores it (read only now)."""
+    if hasattr(image, "read_bytes") and not isinstance(image, Path):
+        return image.read_bytes()
+    try:
+        return Path(image).read_bytes()
+    except OSError as exc:
+        raise InputError(f"{image}: cannot read the image ({exc.strerror})") from None
+
+
+def decode_photo(data: bytes, image) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of :func:`read_photo`'s bytes; errors name ``image``."""
+    from ..imaging import load_image
+
+    try:
+        return load_image(data)[0]
+    except InputError as exc:
+        # the row's index already names a TSV image; a file is named by its path
+        label = "the image" if hasattr(image, "index") else str(image)
+        raise InputError(f"{label} does not decode: {exc.message.removeprefix('<bytes>: ')}", exc.hint) from None
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in chunks (a dataset may be gigabytes)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def dev_manifest() -> Path:
@@ -152,14 +216,25 @@ def parse_row(record, manifest: Path, line: int) -> Row:
 
 
 def load_dataset(spec: str | Path) -> Dataset:
-    """``dev`` or a path to a JSONL manifest; every row is checked before anything runs."""
+    """``dev``, a JSONL manifest or a VLMEvalKit TSV; every row is checked before anything runs.
+
+    A JSONL row that is wrong stops the run; a TSV row that is wrong becomes
+    a :class:`RowFailure` and the other rows go on.
+    """
     if str(spec) == DEV_DATASET:
         manifest, name = dev_manifest(), DEV_DATASET
     else:
         manifest, name = Path(spec).expanduser(), Path(spec).stem
         if not manifest.is_file():
-            raise InputError(f"{spec}: no such manifest", "give --dataset dev or a path to a .jsonl manifest")
+            raise InputError(f"{spec}: no such manifest", "give --dataset dev, a .jsonl manifest or a VLMEvalKit .tsv")
     manifest = manifest.resolve()
+    if manifest.suffix.lower() == ".tsv":
+        from .vlmeval import benchmark_kind, read_tsv
+
+        tsv_rows, failures = read_tsv(manifest)
+        if not tsv_rows:
+            raise InputError(f"{manifest}: no row can run; the first problem: {failures[0].message}", failures[0].hint)
+        return Dataset(name, manifest, tuple(tsv_rows), tuple(failures), benchmark_kind(name, {r.kind for r in tsv_rows}))
     rows: list[Row] = []
     with manifest.open(encoding="utf-8") as handle:
         for line, text in enumerate(handle, start=1):

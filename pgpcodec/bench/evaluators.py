@@ -5,7 +5,7 @@ table compares variants at equal mean score. Built-ins, registered through
 the ``pgpcodec`` entry-point group like third-party ones:
 
 - ``roi``: the fidelity of the regions needed to answer (ROI-PSNR, dB).
-  No VLM needed.
+  No VLM needed; every row needs regions.
 - ``openai``: asks a VLM behind any OpenAI-compatible chat-completions
   endpoint (vLLM, Ollama, LM Studio) and scores its reply against the
   answer (1 correct, 0 wrong); the mean is the accuracy.
@@ -60,6 +60,9 @@ class Evaluator(ABC):
     """Label of the score in tables and plots."""
     higher_is_better: bool = True
     concurrency: int = 1
+    shared_limit: bool = False
+    """True when ``concurrency`` limits a shared service (a VLM server): on a Dask
+    cluster it then holds across all workers together, not per worker."""
 
     def settings(self) -> dict:
         """What the scores depend on, recorded in the results and compared when resuming."""
@@ -74,10 +77,17 @@ class Evaluator(ABC):
 
 
 class RoiEvaluator(Evaluator):
-    """Scores a sample by the PSNR of the union of its regions (the whole image when it has none)."""
+    """Scores a sample by the PSNR of the union of its regions."""
 
     name = "roi"
     metric = "ROI-PSNR (dB)"
+
+    def check(self, row: Row) -> None:
+        if not row.regions:
+            raise UsageError(
+                "has no regions, which the roi evaluator needs (it scores the PSNR of the regions needed to answer)",
+                "use --evaluator openai (a VLM server) for a dataset without regions, such as a VLMEvalKit TSV",
+            )
 
     def evaluate(self, sample: Sample) -> dict:
         return {"score": sample.metrics["roi_psnr"]}
@@ -140,6 +150,7 @@ class OpenAIEvaluator(Evaluator):
 
     name = "openai"
     metric = "accuracy"
+    shared_limit = True
 
     def __init__(
         self,

@@ -15,11 +15,15 @@ Output folder (``--out``):
     curve points, BD-rate table, skipped variants.
 ``bdrate.md``, ``plots/<codec>.png``
     the table as Markdown and one rate–metric plot per codec.
+
+A row that cannot run (an image that does not decode, a codec that
+refuses it) is a failure: it is listed at the end and in ``results.json``,
+and the other rows go on. ``executor`` runs the work on this machine's
+threads (``local``) or on a Dask cluster (:mod:`pgpcodec.bench.dask_executor`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -27,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -39,7 +43,7 @@ from ..interfaces import Codec
 from ..pipeline import PrefilterSettings
 from ..plugins import PluginRegistry
 from . import bdrate
-from .dataset import Dataset, Row
+from .dataset import Dataset, Row, RowFailure, decode_photo, file_sha256, read_photo
 from .evaluators import Evaluator, EvaluatorError, Sample
 from .metrics import DEFAULT_CONTEXT_SIZE, fidelity
 from .variants import Skipped, Variant, VariantFactory, build_variants
@@ -98,6 +102,8 @@ class BenchConfig:
     jobs: int = 2
     context_size: int = DEFAULT_CONTEXT_SIZE
     """Long side (px) of the context PSNR's downscaled images."""
+    executor: str = "local"
+    """``local``, ``dask`` (a LocalCluster of ``jobs`` worker processes) or ``dask://HOST:PORT``."""
 
 
 @dataclass
@@ -114,6 +120,9 @@ class BenchResult:
     plots: list[Path]
     seconds: float
     context_size: int = DEFAULT_CONTEXT_SIZE
+    failures: list[RowFailure] = field(default_factory=list)
+    benchmark: dict | None = None
+    """The dataset's own scores per curve point (MME, MMBench, SEEDBench), when it has them."""
 
 
 def git_commit() -> dict | None:
@@ -127,10 +136,6 @@ def git_commit() -> dict | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
-
-
-def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _key(variant: str, codec: str, quality: float, row_id: str) -> tuple:
@@ -175,8 +180,18 @@ class ResultLog:
 def _at_row(exc: PgpcodecError, row: Row, manifest: Path) -> PgpcodecError:
     """The same error, its message prefixed with the manifest row it came from."""
     located = type(exc).__new__(type(exc))
-    PgpcodecError.__init__(located, f"{manifest}, row {row.line} ({row.id}): {exc.message}", exc.hint)
+    PgpcodecError.__init__(located, f"{manifest}, {row.where()}: {exc.message}", exc.hint)
     return located
+
+
+def row_failure(exc: PgpcodecError, row: Row, manifest: Path, variant: str | None = None, codec: str | None = None,
+                quality: float | None = None) -> RowFailure:
+    return RowFailure(row.id, row.line, f"{manifest}, {row.where()}: {exc.message}", exc.hint, variant, codec,
+                      None if quality is None else float(quality))
+
+
+def failure_key(failure: RowFailure) -> tuple:
+    return (failure.line, failure.row, failure.variant or "", failure.codec or "", failure.quality if failure.quality is not None else -1.0)
 
 
 def _check_run_file(out: Path, fingerprint: dict) -> None:
@@ -200,7 +215,7 @@ def _check_run_file(out: Path, fingerprint: dict) -> None:
 class Bench:
     """One benchmark run. ``progress(n)`` is called after every n rows scored."""
 
-    def __init__(self, config: BenchConfig, out: Path, registry: PluginRegistry):
+    def __init__(self, config: BenchConfig, out: Path, registry: PluginRegistry, *, reply_cache: bool = True):
         self.config = config
         self.out = out
         self.registry = registry
@@ -210,7 +225,7 @@ class Bench:
             for name, codec in self.codecs.items()
         }
         options = dict(config.evaluator_options)
-        if config.evaluator == "openai":
+        if config.evaluator == "openai" and reply_cache:
             options.setdefault("cache", str(out / "replies.jsonl"))
         self.evaluator: Evaluator = registry.create("evaluator", config.evaluator, **options)
         for row in config.dataset.rows:
@@ -220,13 +235,31 @@ class Bench:
                 raise _at_row(exc, row, config.dataset.manifest) from None
         factory = VariantFactory(config.scorer, registry, config.settings)
         self.variants, self.skipped = build_variants(list(config.variants), factory)
+        if config.dataset.rows and not any(row.regions for row in config.dataset.rows):
+            for variant in [v for v in self.variants if v.settings.get("needs_regions")]:
+                self.variants.remove(variant)
+                self.skipped.append(Skipped(variant.name, f"scorer {variant.settings['scorer']!r} needs regions, and dataset "
+                                                          f"{config.dataset.name!r} has none (choose another --scorer)"))
         self.log: ResultLog | None = None
         self._failed_variants: dict[str, str] = {}
+        self.failures: dict[tuple, RowFailure] = {}
+        self._failures_lock = threading.Lock()
+        self._dead_rows: set[str] = set()  # rows whose image failed: in no curve point
+        self.executor_stats: dict = {}
+
+    def fail(self, failure: RowFailure, *, image: bool = False) -> None:
+        """Record a row that could not run (once per row, variant, codec and quality)."""
+        with self._failures_lock:
+            self.failures.setdefault(failure_key(failure), failure)
+            if image:
+                self._dead_rows.add(failure.row)
 
     def fingerprint(self) -> dict:
         data = self.config.dataset
+        if getattr(self, "_sha256", None) is None:
+            self._sha256 = file_sha256(data.manifest)  # once per run: a TSV may be gigabytes
         return {
-            "dataset": {"name": data.name, "manifest": str(data.manifest), "sha256": _file_sha256(data.manifest)},
+            "dataset": {"name": data.name, "manifest": str(data.manifest), "sha256": self._sha256},
             "scorer": self.config.scorer,
             "prefilter": dict(self.config.settings.__dict__),
             "evaluator": self.evaluator.settings(),
@@ -242,11 +275,16 @@ class Bench:
         self.out.mkdir(parents=True, exist_ok=True)
         _check_run_file(self.out, self.fingerprint())
         self.log = ResultLog(self.out / "rows.jsonl")
+        for failure in self.config.dataset.failures:
+            self.fail(failure, image=True)
         before = len(self._wanted_records())
         progress(before)
-        rows_by_photo: dict[Path, list[Row]] = {}
-        for row in self.config.dataset.rows:
-            rows_by_photo.setdefault(row.image, []).append(row)
+        if self.config.executor != "local":
+            from .dask_executor import run_on_dask
+
+            self.executor_stats = run_on_dask(self, progress)
+            return self._done(before, start)
+        rows_by_photo = self.rows_by_photo()
         encode_pool = ThreadPoolExecutor(max(1, self.config.jobs), thread_name_prefix="bench-encode")
         eval_pool = ThreadPoolExecutor(max(1, self.evaluator.concurrency), thread_name_prefix="bench-eval")
         evaluations: list[Future] = []
@@ -266,33 +304,22 @@ class Bench:
             raise
         encode_pool.shutdown()
         eval_pool.shutdown()
+        return self._done(before, start)
+
+    def _done(self, before: int, start: float) -> BenchResult:
         for name, reason in self._failed_variants.items():
             self.skipped.append(Skipped(name, reason))
         self.variants = [v for v in self.variants if v.name not in self._failed_variants]
         records = self._wanted_records()
         return self._finish(records, computed=len(records) - before, reused=before, seconds=time.perf_counter() - start)
 
-    def _wanted_records(self) -> list[dict]:
-        assert self.log is not None
-        row_ids = {row.id for row in self.config.dataset.rows}
-        names = {v.name for v in self.variants}
-        return [
-            r
-            for r in self.log.records.values()
-            if r["variant"] in names and r["row"] in row_ids and r["codec"] in self.qualities and float(r["quality"]) in self.qualities[r["codec"]]
-        ]
+    def todo(self, rows: list[Row]) -> list[tuple[Variant, tuple, list[Row], str, float]]:
+        """(variant, unit, rows of the unit still to do, codec, quality) for one photo's rows.
 
-    def _photo(self, photo, rows, encode_pool, eval_pool, evaluations, progress) -> None:
-        from ..imaging import load_image
-
+        A unit's rows share one prepared image and one encode per codec and quality.
+        """
         assert self.log is not None
-        manifest = self.config.dataset.manifest
-        try:
-            original, _ = load_image(photo)
-        except PgpcodecError as exc:
-            raise _at_row(exc, rows[0], manifest) from None
-        # (variant, unit, rows of the unit still to do, codec, quality); a unit's rows share one prepared image
-        todo: list[tuple[Variant, tuple, list[Row], str, float]] = []
+        todo = []
         for variant in self.variants:
             if variant.name in self._failed_variants:
                 continue
@@ -305,42 +332,91 @@ class Bench:
                         pending = [r for r in unit_rows if not self.log.done(variant.name, codec, quality, r.id)]
                         if pending:
                             todo.append((variant, unit, pending, codec, quality))
-        needed = {(v.name, unit): (v, pending[0]) for v, unit, pending, _, _ in todo}
-        prepare_futures = {key: encode_pool.submit(self._prepare, v, original, row) for key, (v, row) in needed.items()}
+        return todo
+
+    def rows_by_photo(self) -> dict:
+        by_photo: dict = {}
+        for row in self.config.dataset.rows:
+            by_photo.setdefault(row.image, []).append(row)
+        return by_photo
+
+    def _wanted_records(self) -> list[dict]:
+        assert self.log is not None
+        order = {row.id: n for n, row in enumerate(self.config.dataset.rows)}
+        names = {v.name: n for n, v in enumerate(self.variants)}
+        codecs = {c: n for n, c in enumerate(self.qualities)}
+        wanted = [
+            r
+            for r in self.log.records.values()
+            if r["variant"] in names and r["row"] in order and r["codec"] in self.qualities and float(r["quality"]) in self.qualities[r["codec"]]
+        ]
+        # in a fixed order, whatever order the rows finished in, so the means (float sums) are the same on every executor
+        return sorted(wanted, key=lambda r: (names[r["variant"]], codecs[r["codec"]], float(r["quality"]), order[r["row"]]))
+
+    def load_photo(self, photo, rows: list[Row]) -> np.ndarray | None:
+        """The decoded photo, or None after recording a failure for each of its rows."""
+        try:
+            return decode_photo(read_photo(photo), photo)
+        except PgpcodecError as exc:
+            self.photo_failed(exc, rows)
+            return None
+
+    def photo_failed(self, exc, rows: list[Row]) -> None:
+        for row in rows:
+            self.fail(row_failure(exc, row, self.config.dataset.manifest), image=True)
+
+    def _photo(self, photo, rows, encode_pool, eval_pool, evaluations, progress) -> None:
+        assert self.log is not None
+        todo = self.todo(rows)
+        if not todo:
+            return
+        original = self.load_photo(photo, rows)
+        if original is None:
+            return
+        needed: dict[tuple, tuple[Variant, dict[str, Row]]] = {}
+        for v, unit, pending, _, _ in todo:
+            needed.setdefault((v.name, unit), (v, {}))[1].update({r.id: r for r in pending})
+        prepare_futures = {key: encode_pool.submit(self._prepare, v, original, list(unit_rows.values()))
+                           for key, (v, unit_rows) in needed.items()}
         prepared = {key: future.result() for key, future in prepare_futures.items()}
         encode_futures = []
         for variant, unit, pending, codec, quality in todo:
             ready = prepared[(variant.name, unit)]
             if ready is None:
-                continue  # the variant's model is missing: recorded as skipped
+                continue  # the variant's model is missing (recorded as skipped), or its rows failed
             encode_futures.append(
                 encode_pool.submit(self._encode, variant, original, ready, pending, codec, quality, eval_pool, evaluations, progress)
             )
         for future in as_completed(encode_futures):
             future.result()
 
-    def _prepare(self, variant: Variant, original: np.ndarray, row: Row) -> tuple[np.ndarray, float] | None:
+    @staticmethod
+    def prepared(variant: Variant, original: np.ndarray, row: Row) -> tuple[np.ndarray, float]:
+        """The image to encode for a unit's rows (``row`` is one of them) and the seconds it took."""
         start = time.perf_counter()
-        try:
-            image = variant.prepare(original, row)
-        except ModelNotFoundError as exc:
-            self._failed_variants.setdefault(variant.name, f"model not installed: {exc}")
-            return None
-        except PgpcodecError as exc:
-            raise _at_row(exc, row, self.config.dataset.manifest) from None
+        image = variant.prepare(original, row)
         return image, time.perf_counter() - start
 
-    def _encode(self, variant, original, ready, unit_rows, codec_name, quality, eval_pool, evaluations, progress) -> None:
+    def _prepare(self, variant: Variant, original: np.ndarray, unit_rows: list[Row]) -> tuple[np.ndarray, float] | None:
+        """:meth:`prepared`, or None after recording why it cannot be made."""
+        try:
+            return self.prepared(variant, original, unit_rows[0])
+        except ModelNotFoundError as exc:
+            self._failed_variants.setdefault(variant.name, f"model not installed: {exc}")
+        except PgpcodecError as exc:
+            for row in unit_rows:
+                self.fail(row_failure(exc, row, self.config.dataset.manifest, variant.name))
+        return None
+
+    def coded(self, variant, original, ready, codec_name, quality) -> tuple[np.ndarray, dict]:
+        """Encode and decode one prepared image: (decoded image, the record fields its rows share)."""
         image, prepare_seconds = ready
         codec = self.codecs[codec_name]
         height, width = original.shape[:2]
-        try:
-            encoded = codec.encode(image, quality)
-            start = time.perf_counter()
-            decoded = variant.restore(codec.decode(encoded.data), (width, height))
-            decode_seconds = time.perf_counter() - start
-        except PgpcodecError as exc:
-            raise _at_row(exc, unit_rows[0], self.config.dataset.manifest) from None
+        encoded = codec.encode(image, quality)
+        start = time.perf_counter()
+        decoded = variant.restore(codec.decode(encoded.data), (width, height))
+        decode_seconds = time.perf_counter() - start
         base = {
             "variant": variant.name,
             "codec": codec_name,
@@ -349,18 +425,35 @@ class Bench:
             "bpp": 8.0 * len(encoded.data) / (width * height),  # per original pixel, also for downsampling
             "seconds": {"prepare": prepare_seconds, "encode": encoded.timings["encode"], "decode": decode_seconds},
         }
+        return decoded, base
+
+    def samples(self, variant, original, decoded, base, unit_rows, codec_name, quality):
+        """(sample, record without the evaluation) for each row of a unit."""
         for row in unit_rows:
             metrics = fidelity(original, decoded, row.regions, context_size=self.config.context_size)
-            sample = Sample(row, decoded, metrics, variant.name, codec_name, quality)
-            evaluations.append(eval_pool.submit(self._evaluate, sample, {**base, "row": row.id, "line": row.line, **metrics}, progress))
+            yield Sample(row, decoded, metrics, variant.name, codec_name, quality), {**base, "row": row.id, "line": row.line, **metrics}
 
-    def _evaluate(self, sample: Sample, record: dict, progress) -> None:
-        assert self.log is not None
+    def _encode(self, variant, original, ready, unit_rows, codec_name, quality, eval_pool, evaluations, progress) -> None:
+        try:
+            coded = self.coded(variant, original, ready, codec_name, quality)
+        except PgpcodecError as exc:
+            for row in unit_rows:
+                self.fail(row_failure(exc, row, self.config.dataset.manifest, variant.name, codec_name, quality))
+            return
+        for sample, record in self.samples(variant, original, *coded, unit_rows, codec_name, quality):
+            evaluations.append(eval_pool.submit(self._evaluate, sample, record, progress))
+
+    def evaluated(self, sample: Sample, record: dict) -> dict:
+        """The row's full record; an evaluator error stops the run (it is the evaluator's, not the row's)."""
         try:
             evaluation = self.evaluator.evaluate(sample)
         except PgpcodecError as exc:
             raise _at_row(exc, sample.row, self.config.dataset.manifest) from None
-        self.log.append({**record, **evaluation, "score": float(evaluation["score"])})
+        return {**record, **evaluation, "score": float(evaluation["score"])}
+
+    def _evaluate(self, sample: Sample, record: dict, progress) -> None:
+        assert self.log is not None
+        self.log.append(self.evaluated(sample, record))
         progress(1)
 
     def _finish(self, records: list[dict], *, computed: int, reused: int, seconds: float) -> BenchResult:
@@ -369,13 +462,28 @@ class Bench:
 
         names = [v.name for v in self.variants]
         codecs = list(self.codecs)
-        points = bdrate.curves(records, expected_rows=len(self.config.dataset.rows))
+        # rows whose image failed are in no point; every point averages all the others
+        dead = self._dead_rows & {row.id for row in self.config.dataset.rows}
+        points = bdrate.curves(records, expected_rows=len(self.config.dataset.rows) - len(dead))
+        metric = self.evaluator.metric
+        from .vqa_metrics import point_scores
+
+        benchmark = point_scores(self.config.dataset, records)
+        if benchmark is not None:
+            # the BD-rate and the plots compare variants at equal benchmark score (MME score, accuracy)
+            metric = benchmark["metric"]
+            headline = benchmark["points"]
+            points = {
+                key: [replace(p, score=headline[f"{key[0]}|{key[1]}"][_quality_key(p.quality)]["score"]) for p in curve]
+                for key, curve in points.items()
+            }
         table = bdrate.bd_table(points, names, codecs)
+        failures = sorted(self.failures.values(), key=failure_key)
         plots = []
         plot_dir = self.out / "plots"
         plot_dir.mkdir(exist_ok=True)
         for codec in codecs:
-            plots.append(plot_codec(codec, points, names, self.evaluator.metric, plot_dir / f"{codec}.png",
+            plots.append(plot_codec(codec, points, names, metric, plot_dir / f"{codec}.png",
                                     title_note=f"{self.config.dataset.name}, {len(self.config.dataset.rows)} prompts",
                                     context_size=self.config.context_size))
         summary = {
@@ -391,9 +499,12 @@ class Bench:
                 "qualities": self.qualities,
                 "variants": [v.to_dict() for v in self.variants],
                 "jobs": self.config.jobs,
+                "executor": self.config.executor,
             },
-            "metric": self.evaluator.metric,
+            "metric": metric,
             "skipped": [{"variant": s.name, "reason": s.reason} for s in self.skipped],
+            "failures": [f.to_dict() for f in failures],
+            "benchmark": benchmark,
             "points": {f"{variant}|{codec}": [p.to_dict() for p in curve] for (variant, codec), curve in sorted(points.items())},
             "bd_rate": {variant: {codec: cell.to_dict() for codec, cell in row.items()} for variant, row in table.items()},
             "context_psnr": {
@@ -402,10 +513,14 @@ class Bench:
             },
         }
         write_atomic(self.out / "results.json", (json.dumps(summary, indent=2) + "\n").encode(), force=True)
-        markdown = markdown_table(table, codecs, self.variants, self.evaluator.metric, points, self.config.context_size)
+        markdown = markdown_table(table, codecs, self.variants, metric, points, self.config.context_size)
         write_atomic(self.out / "bdrate.md", markdown.encode(), force=True)
-        return BenchResult(self.out, self.variants, self.skipped, codecs, points, table, self.evaluator.metric, computed, reused, plots, seconds,
-                           self.config.context_size)
+        return BenchResult(self.out, self.variants, self.skipped, codecs, points, table, metric, computed, reused, plots, seconds,
+                           context_size=self.config.context_size, failures=failures, benchmark=benchmark)
+
+
+def _quality_key(quality: float) -> str:
+    return f"{float(quality):g}"
 
 
 def context_cell(points: dict[tuple[str, str], list[bdrate.Point]], variant: str, codec: str) -> str:

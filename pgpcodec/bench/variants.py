@@ -219,6 +219,8 @@ class VariantFactory:
         random_weights = pipeline.scorer.random_weights  # figures from random weights must say so
         if random_weights:
             settings["random_init_weights"] = True
+        if getattr(pipeline.scorer, "needs_regions", False):
+            settings["needs_regions"] = True
 
         def prepare(image: np.ndarray, row: Row) -> np.ndarray:
             return pipeline.prefilter(image, row.prompt, regions=row.regions).image

@@ -41,7 +41,7 @@ def _codecs(text: str | None, registry) -> tuple[list[str], list[str]]:
 
 
 @click.command()
-@click.option("--dataset", default="dev", show_default=True, help="'dev' (the built-in set) or a JSONL manifest.")
+@click.option("--dataset", default="dev", show_default=True, help="'dev' (the built-in set), a JSONL manifest or a VLMEvalKit .tsv.")
 @click.option("--codecs", default=None, help=f"Comma-separated codec names [default: {','.join(DEFAULT_CODECS)}, those installed].")
 @click.option("--qualities", multiple=True, metavar="[CODEC=]Q1,Q2,...", help="Quality settings, per codec or for all; repeatable (default: 4 per codec).")
 @click.option("--scorer", default="regions", show_default=True, help="Scorer of the 'prefilter' variants.")
@@ -54,16 +54,18 @@ def _codecs(text: str | None, registry) -> tuple[list[str], list[str]]:
 @click.option("--reply-cache", type=click.Path(dir_okay=False), default=None, help="openai: JSONL cache of replies [default: OUT/replies.jsonl].")
 @filter_settings
 @click.option("--context-size", type=click.IntRange(min=1), default=DEFAULT_CONTEXT_SIZE, show_default=True, help="Long side (px) both images are area-downscaled to for the context PSNR, about what a VLM sees.")
-@click.option("--jobs", type=int, default=2, show_default=True, help="Encodes running at once.")
+@click.option("--jobs", type=int, default=2, show_default=True, help="Encodes running at once (with --executor dask: worker processes).")
+@click.option("--executor", default="local", show_default=True, metavar="local|dask|dask://HOST:PORT",
+              help="Where the work runs: this machine's threads, a local Dask cluster, or a Dask scheduler (extra 'distributed').")
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None, help="Output folder [default: bench-results/DATASET]; rerunning resumes.")
-def bench(dataset, codecs, qualities, scorer, variants, evaluator, sigma_max, sigma_one, logit_scale, context_size, jobs, out, **openai):
+def bench(dataset, codecs, qualities, scorer, variants, evaluator, sigma_max, sigma_one, logit_scale, context_size, jobs, executor, out, **openai):
     """Sweep codecs × qualities × variants, print the BD-rate table and write plots.
 
     Results go to OUT/rows.jsonl as they are computed (a rerun skips them),
     OUT/results.json, OUT/bdrate.md and OUT/plots/CODEC.png.
     """
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from ..bench.dataset import load_dataset
     from ..bench.runner import Bench, BenchConfig, parse_qualities
@@ -79,6 +81,9 @@ def bench(dataset, codecs, qualities, scorer, variants, evaluator, sigma_max, si
         given["cache"] = given.pop("reply_cache")
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
+    from ..bench.dask_executor import check_executor
+
+    check_executor(executor)
     codec_names, notes = _codecs(codecs, registry)
     if not codec_names:
         raise UsageError("none of the default codecs is installed", "pass --codecs (see 'pgpcodec plugins')")
@@ -94,6 +99,7 @@ def bench(dataset, codecs, qualities, scorer, variants, evaluator, sigma_max, si
         settings=PrefilterSettings(sigma_max=sigma_max, sigma_one=sigma_one, logit_scale=logit_scale),
         context_size=context_size,
         jobs=jobs,
+        executor=executor,
     )
     out_dir = Path(out) if out else Path("bench-results") / data.name
     err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -102,18 +108,51 @@ def bench(dataset, codecs, qualities, scorer, variants, evaluator, sigma_max, si
         err.print(f"[yellow]note[/yellow]: {note}")
     err.print(
         f"{data.name}: {len(data.rows)} prompts on {len(data.images())} photos; codecs {', '.join(run.qualities)}; "
-        f"variants {', '.join(v.name for v in run.variants)}; evaluator {evaluator}; output {out_dir}",
+        f"variants {', '.join(v.name for v in run.variants)}; evaluator {evaluator}; executor {executor}; output {out_dir}",
         markup=False,
     )
-    columns = (TextColumn("bench"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (TextColumn("bench"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"), _row_rate_column(),
+               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("bench", total=run.total())
-        result = run.run(lambda n: progress.advance(task, n))
+        reused = []
+
+        def advance(n: int) -> None:
+            if not reused:  # the first call counts the rows already done: they are no part of the rate or ETA
+                reused.append(n)
+                progress.reset(task, total=run.total(), completed=n)
+            else:
+                progress.advance(task, n)
+
+        result = run.run(advance)
     console = Console(highlight=False)
     if not console.is_terminal:
         console = Console(highlight=False, width=160)  # a file or pipe gets one line per table row
     print_result(result, console)
+    if result.failures:
+        print_failures(result.failures, err)
+        return 1
     return 0
+
+
+def _row_rate_column():
+    """A progress column of rows per second (rich's own speed column counts bytes)."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RowRateColumn(ProgressColumn):
+        def render(self, task):
+            speed = task.finished_speed or task.speed
+            return Text("?/s" if speed is None else f"{speed:.2f}/s")
+
+    return RowRateColumn()
+
+
+def print_failures(failures, console) -> None:
+    """The rows that could not run, one line each, after the results."""
+    console.print(f"[red]{len(failures)} row(s) failed[/red] (listed in results.json; rerun to retry them):")
+    for failure in failures:
+        console.print(f"  {failure.text()}", markup=False)
 
 
 def print_result(result, console) -> None:

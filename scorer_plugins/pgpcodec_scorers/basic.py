@@ -78,6 +78,7 @@ class RegionsScorer(Scorer):
 
     name = "regions"
     prompt_guided = False
+    needs_regions = True
     preferred_sigma_map = ("linear", 0.0)
 
     def __init__(self, *, margin: float = 8.0, ramp: float = 24.0):

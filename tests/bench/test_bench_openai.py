@@ -4,6 +4,8 @@ import base64
 import io
 import json
 import socket
+import threading
+import time
 from http.server import BaseHTTPRequestHandler
 
 import numpy as np
@@ -21,14 +23,28 @@ ANSWERS = {"red disc": "Yes, there is.", "corner": "The answer is (B).", "middle
 class ChatServer(LoopbackServer):
     """A minimal OpenAI-compatible /v1/chat/completions server that records what it was sent."""
 
-    def __init__(self, status: int = 200):
+    def __init__(self, status: int = 200, answers: dict[str, str] = ANSWERS, delay: float = 0.0):
+        """``answers``: the reply to a prompt that contains the key; ``delay`` seconds per request."""
         self.requests: list[dict] = []
         self.headers: list[dict] = []
+        self.in_flight = self.most_in_flight = 0
+        lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
+                with lock:
+                    server.in_flight += 1
+                    server.most_in_flight = max(server.most_in_flight, server.in_flight)
+                try:
+                    self.answer()
+                finally:
+                    with lock:
+                        server.in_flight -= 1
+
+            def answer(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                time.sleep(delay)
                 server.requests.append(body)
                 server.headers.append(dict(self.headers))
                 if self.path != "/v1/chat/completions" or status != 200:
@@ -37,7 +53,7 @@ class ChatServer(LoopbackServer):
                     self.wfile.write(b'{"error": "nope"}')
                     return
                 prompt = body["messages"][0]["content"][1]["text"]
-                reply = next((text for key, text in ANSWERS.items() if key in prompt), "no idea")
+                reply = next((text for key, text in answers.items() if key in prompt), "no idea")
                 payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": reply}}]}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

@@ -95,21 +95,43 @@ def test_bad_manifest_rows_and_options_fail_before_running(tiny_manifest, tmp_pa
     assert code == 2 and "is out of range for codec 'jpeg'" in err
 
 
-def test_rows_without_regions_fail_the_regions_scorer_by_row(tmp_path):
+def test_rows_without_regions_are_refused_by_roi_and_fail_the_regions_scorer_by_row(tmp_path):
+    import types
+
     from bench_helpers import write_manifest
     from PIL import Image
 
+    from pgpcodec import hookimpl
+    from pgpcodec.bench.evaluators import Evaluator
+    from pgpcodec.plugins import PluginRegistry
     from pgpcodec.testing.samples import sample_image
 
     Image.fromarray(sample_image(64, 48, 5)).save(tmp_path / "p.png")
     Image.fromarray(sample_image(64, 48, 6)).save(tmp_path / "q.png")
     manifest = write_manifest(tmp_path / "m.jsonl", [{"image": "p.png", "prompt": "What?", "regions": [[0, 0, 8, 8]]}, {"image": "q.png", "prompt": "Where?"}])
     config = BenchConfig(load_dataset(manifest), ["jpeg"], ["plain", "prefilter"], qualities={"jpeg": [50]})
-    with pytest.raises(Exception) as caught:
+    # the roi evaluator says it needs regions, before any work
+    with pytest.raises(UsageError, match="row 2 .*has no regions, which the roi evaluator needs"):
         Bench(config, tmp_path / "out", get_registry()).run()
-    assert "row 2" in str(caught.value) and "needs at least one region" in str(caught.value)
-    # the first photo's rows were finished before the second failed, and they stay
-    assert len((tmp_path / "out" / "rows.jsonl").read_text().splitlines()) == 2
+    assert not (tmp_path / "out").exists()
+
+    class Brightness(Evaluator):
+        name = "brightness"
+
+        def evaluate(self, sample):
+            return {"score": float(sample.decoded.mean())}
+
+    plugin = types.ModuleType("brightness_plugin")
+    plugin.register_evaluators = hookimpl(lambda register: register("brightness", Brightness))
+    registry = PluginRegistry(modules=[plugin])
+    config = BenchConfig(load_dataset(manifest), ["jpeg"], ["plain", "prefilter"], qualities={"jpeg": [50]}, evaluator="brightness")
+    result = Bench(config, tmp_path / "out", registry).run()
+    # the regions scorer fails row 2 (no regions) by row; the rest of the run goes on and is kept
+    assert [(f.row, f.variant) for f in result.failures] == [("2:q", "prefilter")]
+    assert "row 2 (2:q)" in result.failures[0].message and "needs at least one region" in result.failures[0].message
+    assert sorted((r["row"], r["variant"]) for r in read_rows(tmp_path / "out")) == [("1:p", "plain"), ("1:p", "prefilter"), ("2:q", "plain")]
+    summary = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert summary["failures"][0]["variant"] == "prefilter" and summary["failures"][0]["row"] == "2:q"
 
 
 def test_quality_lists():
