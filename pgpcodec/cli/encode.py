@@ -108,9 +108,9 @@ class Batch:
     """Runs one job per image; a failure is reported and the rest carry on.
 
     With ``as_json`` a failure is a JSON object on stdout too
-    (``{"input", "error", "hint"}``), and the batch ends with
-    ``{"summary": {"done", "failed"}}``; without it, a batch of several
-    images ends with a ``done N, failed M`` line on stderr.
+    (``{"input", "error", "hint"}``). A batch of several images ends with a
+    summary: ``{"summary": {"done", "failed"}}`` on stdout with ``as_json``,
+    else a ``done N, failed M`` line on stderr.
     """
 
     def __init__(self, count: int, as_json: bool = False):
@@ -147,7 +147,7 @@ class Batch:
                     self._failed(console, source, f"{name}: internal error: {type(exc).__name__}: {exc}", None)
                 progress.advance(task)
         done = self.count - self.failed
-        if self.as_json:
+        if self.count > 1 and self.as_json:
             click.echo(json.dumps({"summary": {"done": done, "failed": self.failed}}))
         elif self.count > 1:
             console.print(f"done {done}, failed {self.failed}", markup=False)
