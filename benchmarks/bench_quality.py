@@ -12,7 +12,8 @@ From the bench's curve points it prints, per codec:
   against the plain codec;
 - the PSNR outside the regions, as BD-PSNR of native against reference at
   equal bpp and as the mean over the quality points, so what native costs
-  the context around the regions is visible.
+  the context around the regions is visible; and the mean context PSNR
+  (outside the regions at 448 px long side, the VLM's scale).
 
     python benchmarks/bench_quality.py [--codecs jpeg,heic,vvenc] [--out bench-results/perf-quality] [--json out.json]
 """
@@ -74,10 +75,12 @@ def measure(report: common.Report, results: dict, codecs: list[str]) -> None:
     for codec in codecs:
         native, reference, plain = (points.get((variant, codec), []) for variant in ("prefilter", "prefilter@reference", "plain"))
         against_reference = bd_rate(reference, native)
-        outside = {}
+        outside, context = {}, {}
         for name, curve in (("native", native), ("reference", reference), ("plain", plain)):
             values = [p.outside_psnr for p in curve if p.outside_psnr is not None]
             outside[name] = sum(values) / len(values) if values else None
+            values = [p.context_psnr for p in curve if p.context_psnr is not None]
+            context[name] = sum(values) / len(values) if values else None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             outside_delta = bd_psnr(
@@ -90,6 +93,7 @@ def measure(report: common.Report, results: dict, codecs: list[str]) -> None:
             native_vs_plain_bd_rate=bd_rate(plain, native).value, reference_vs_plain_bd_rate=bd_rate(plain, reference).value,
             outside_psnr_native=outside["native"], outside_psnr_reference=outside["reference"], outside_psnr_plain=outside["plain"],
             outside_bd_psnr_native_vs_reference=outside_delta,
+            context_psnr_native=context["native"], context_psnr_reference=context["reference"], context_psnr_plain=context["plain"],
         )
         value = against_reference.value
         report.target(

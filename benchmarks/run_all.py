@@ -26,6 +26,7 @@ import common
 SCRIPTS = [
     # (script, extra arguments for --quick, takes --model)
     ("bench_startup.py", ["--repeats", "10"], False),
+    ("bench_prompt_start.py", ["--repeats", "2"], False),
     ("bench_filter.py", ["--repeats", "2", "--sizes", "1,12"], False),
     ("bench_tiling.py", ["--repeats", "2"], True),
     ("bench_scorer.py", ["--repeats", "2"], True),

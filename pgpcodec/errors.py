@@ -13,10 +13,13 @@ class PgpcodecError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, hint: str | None = None):
+    def __init__(self, message: str, hint: str | None = None, *, parameter: str | None = None):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.parameter = parameter
+        """The library parameter to change (``prompt``, ``regions``, ``codec_options.timeout``), if one is;
+        hints name no command-line flags, the CLI adds those (``pgpcodec.cli.flag_hint``)."""
 
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message

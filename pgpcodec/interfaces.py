@@ -24,6 +24,10 @@ from .errors import PluginError, UsageError
 Box = tuple[int, int, int, int]
 """A region ``(x0, y0, x1, y1)`` in original-image pixels, end exclusive."""
 
+Progress = Callable[[str, int, int], None]
+"""``progress(task, done, total)``: how long operations report where they are (the CLI draws bars).
+Called with ``done == total`` when ``task`` ends; library code never prints."""
+
 
 @dataclass(frozen=True)
 class BlockGrid:
@@ -142,6 +146,9 @@ class Scorer(ABC):
     """(sigma map name, σ_1) this scorer's scores are meant for; None means the default."""
     random_weights: bool = False
     """True for a model with randomly initialised weights: its scores carry no meaning, only its speed does."""
+    logit_scale: float | None = None
+    """Softmax scale α, for scorers whose scores are a softmax of similarities; the pipeline
+    sets it from its settings on a shallow copy. None: the scorer has no such scale."""
 
     @abstractmethod
     def score(self, image: np.ndarray, prompt: str, *, regions: Sequence[Box] = ()) -> ScoreMap:
@@ -184,6 +191,8 @@ class Codec(ABC):
     quality_label: str = "quality"
     random_weights: bool = False
     """True for a learned codec running randomly initialised weights: only its speed means anything."""
+    progress: Progress | None = None
+    """Set by a caller that wants progress reports from a slow codec (cheng2020); codecs may ignore it."""
 
     def validate_quality(self, quality: float | None) -> int:
         if quality is None:

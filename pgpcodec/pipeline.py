@@ -8,6 +8,7 @@ thread-safe for concurrent calls.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import os
@@ -25,21 +26,29 @@ from .plugins import PluginRegistry, get_registry
 from .prefilter import filters, tiling
 
 PROFILES = ("native", "reference")
+# The paper's operating point: what the prefiltered runs behind its Table I used (the reference
+# repository's results.json and bdrate_calc.py), not its script's argparse defaults (50 / 0.5 / 10).
+# The one place these defaults live: PrefilterSettings, the CLI, the API and the sidecar read them here.
 DEFAULT_SIGMA_MAP = "exponential"
-DEFAULT_SIGMA_ONE = 0.5
+DEFAULT_SIGMA_ONE = 0.2
+DEFAULT_SIGMA_MAX = 3.0
+DEFAULT_LOGIT_SCALE = 20.0
+DEFAULT_KERNEL_SIZE = 11
 
 
 @dataclass(frozen=True)
 class PrefilterSettings:
-    """How scores become blur. Defaults are the paper's (DESIGN.md §2)."""
+    """How scores become blur. Defaults are the paper's operating point (docs/architecture.md)."""
 
     profile: str = "native"
     sigma_map: str | None = None
     """None: the scorer's preferred map (``regions`` prefers linear with σ_1 = 0), else exponential."""
-    sigma_max: float = 10.0
+    sigma_max: float = DEFAULT_SIGMA_MAX
     sigma_one: float | None = None
-    """σ at score 1; None: the scorer's preference, else 0.5."""
-    kernel_size: int = 11
+    """σ at score 1; None: the scorer's preference, else :data:`DEFAULT_SIGMA_ONE`."""
+    logit_scale: float = DEFAULT_LOGIT_SCALE
+    """Softmax scale α of tile scores (scorers with a ``logit_scale`` attribute); others ignore it."""
+    kernel_size: int = DEFAULT_KERNEL_SIZE
     """Fixed kernel of the ``reference`` profile."""
     truncate: float = 3.0
     """Kernel radius in σ for the ``native`` profile."""
@@ -49,6 +58,8 @@ class PrefilterSettings:
             raise UsageError(f"unknown filter profile {self.profile!r}", f"choose one of: {', '.join(PROFILES)}")
         if not (math.isfinite(self.sigma_max) and self.sigma_max >= 0):
             raise UsageError(f"sigma_max must be a finite number >= 0, got {self.sigma_max}")
+        if isinstance(self.logit_scale, bool) or not (isinstance(self.logit_scale, (int, float)) and math.isfinite(self.logit_scale) and self.logit_scale > 0):
+            raise UsageError(f"logit_scale must be a finite number > 0, got {self.logit_scale!r}")
         if self.sigma_one is not None and not 0 <= self.sigma_one <= self.sigma_max:
             raise UsageError(f"sigma_one must be between 0 and sigma_max ({self.sigma_max}), got {self.sigma_one}")
         if self.kernel_size < 1 or self.kernel_size % 2 == 0:
@@ -165,12 +176,16 @@ class Pipeline:
         """Seconds each plugin call may take (None: no limit); see :mod:`pgpcodec.guard`."""
         # The codec first: a mistyped codec is reported before a model is loaded (or found missing).
         self.codec = codec if isinstance(codec, Codec) else self.registry.create("codec", codec, **(codec_options or {}))
-        self.scorer = scorer if isinstance(scorer, Scorer) else self._make_scorer(scorer, scorer_options or {})
-        self.prompt_processor = (
-            prompt_processor
-            if isinstance(prompt_processor, PromptProcessor)
-            else self.registry.create("prompt_processor", prompt_processor)
-        )
+        self.scorer = self._tuned(scorer if isinstance(scorer, Scorer) else self._make_scorer(scorer, scorer_options or {}))
+        if isinstance(prompt_processor, PromptProcessor):
+            self.prompt_processor: PromptProcessor | str = prompt_processor
+        elif self.scorer.prompt_guided:
+            self.prompt_processor = self.registry.create("prompt_processor", prompt_processor)
+        else:
+            # The scorer ignores the prompt (Scorer.prompt_guided): the processor is never run, so
+            # never loaded (NLTK costs seconds); only its name is checked and kept.
+            self.registry.registration("prompt_processor", prompt_processor)
+            self.prompt_processor = prompt_processor
         map_name, self.sigma_one = self._sigma_choice()
         self.sigma_map: SigmaMap = self.registry.create("sigma_map", map_name)
 
@@ -185,7 +200,21 @@ class Pipeline:
     def _call(self, kind: str, component, function, *args, **kwargs):
         return call_plugin(self._ref(kind, component), function, *args, timeout=self.plugin_timeout, **kwargs)
 
+    def _tuned(self, scorer: Scorer) -> Scorer:
+        """The scorer with the settings' logit scale: a shallow copy (sharing its model) when it differs."""
+        current = getattr(scorer, "logit_scale", None)
+        if current is None or float(current) == float(self.settings.logit_scale):
+            return scorer
+        tuned = copy.copy(scorer)
+        tuned.logit_scale = float(self.settings.logit_scale)
+        return tuned
+
     def _make_scorer(self, name: str, options: dict) -> Scorer:
+        if "logit_scale" in options:
+            raise UsageError(
+                "logit_scale is a filter setting, not a scorer option",
+                "use --logit-scale (PrefilterSettings(logit_scale=...) in the API, logit_scale in the sidecar)",
+            )
         names = self.registry.names("scorer")
         if name not in names and os.path.isdir(name) and "tinyclip" in names:
             # A path to an exported model directory runs the ONNX CLIP scorer on it.
@@ -204,6 +233,7 @@ class Pipeline:
         clone = object.__new__(Pipeline)
         clone.__dict__.update(self.__dict__)
         clone.settings = replace(self.settings, **changes)
+        clone.scorer = clone._tuned(self.scorer)
         map_name, clone.sigma_one = clone._sigma_choice()
         clone.sigma_map = self.registry.create("sigma_map", map_name)
         return clone
@@ -218,7 +248,8 @@ class Pipeline:
         if self.scorer.prompt_guided and not prompt.strip():
             raise InputError(
                 f"the prompt is empty, and scorer {self.scorer.name!r} is guided by the prompt",
-                "give --prompt TEXT, or use a prompt-free scorer such as 'uniform' or 'regions'",
+                "give a prompt, or use a prompt-free scorer such as 'uniform' or 'regions'",
+                parameter="prompt",
             )
         text = self._process_prompt(prompt) if self.scorer.prompt_guided else prompt
         score_map = self._score(array, text, tuple(regions))

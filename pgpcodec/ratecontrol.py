@@ -19,7 +19,7 @@ from dataclasses import replace
 import numpy as np
 
 from .errors import CodecError, RateTargetError, UsageError
-from .interfaces import Codec, EncodedImage
+from .interfaces import Codec, EncodedImage, Progress
 
 
 def bytes_for_bpp(bpp: float, width: int, height: int) -> int:
@@ -29,8 +29,14 @@ def bytes_for_bpp(bpp: float, width: int, height: int) -> int:
     return int(bpp * width * height // 8)
 
 
+def search_steps(count: int) -> int:
+    """How many encodes :func:`search_best_fit` makes at most over ``count`` settings: the worst, then the bisection."""
+    return 1 + math.ceil(math.log2(count)) if count > 1 else 1
+
+
 def search_best_fit(
-    qualities: list[int], encode: Callable[[int], EncodedImage], max_bytes: int, label: str = "quality"
+    qualities: list[int], encode: Callable[[int], EncodedImage], max_bytes: int, label: str = "quality",
+    progress: Progress | None = None,
 ) -> EncodedImage:
     """The encoding at the best quality (last in ``qualities``, ordered worst to best) with ≤ ``max_bytes``.
 
@@ -39,10 +45,12 @@ def search_best_fit(
     :class:`CodecError` counts as not fitting (VVenC fails on tiny images at
     QPs near 0). Raises :class:`RateTargetError` if even the worst setting
     is too big; a failure at the worst setting is raised as is.
+    ``progress("rate search", done, total)`` follows the encodes, ``total`` being :func:`search_steps`.
     """
     if max_bytes < 1:
         raise UsageError(f"the size target must be at least 1 byte, got {max_bytes}")
     cache: dict[int, EncodedImage] = {}
+    steps, tried = search_steps(len(qualities)), []
 
     def size_at(index: int) -> float:
         quality = qualities[index]
@@ -53,6 +61,10 @@ def search_best_fit(
                 if index == 0:
                     raise
                 return math.inf
+            finally:
+                tried.append(quality)
+                if progress:
+                    progress("rate search", min(len(tried), steps - 1), steps)
         return len(cache[quality].data)
 
     if size_at(0) > max_bytes:
@@ -69,15 +81,20 @@ def search_best_fit(
             low = middle
         else:
             high = middle - 1
+    if progress:
+        progress("rate search", steps, steps)
     return cache[qualities[low]]
 
 
-def fit_to_size(codec: Codec, image: np.ndarray, max_bytes: int) -> EncodedImage:
+def fit_to_size(codec: Codec, image: np.ndarray, max_bytes: int, *, progress: Progress | None = None) -> EncodedImage:
     """Encode ``image`` with ``codec`` at the best quality whose output is at most ``max_bytes``.
 
     ``timings["encode"]`` is the chosen encode's time; ``timings["rate_search"]``
-    the whole search's, trial encodes included.
+    the whole search's, trial encodes included. ``progress`` (default: the
+    codec's own ``progress`` callback) hears of each trial encode.
     """
     start = time.perf_counter()
-    best = search_best_fit(codec.qualities_worst_to_best(), lambda q: codec.encode(image, q), max_bytes, codec.quality_label)
+    progress = progress or codec.progress
+    qualities = codec.qualities_worst_to_best()
+    best = search_best_fit(qualities, lambda q: codec.encode(image, q), max_bytes, codec.quality_label, progress)
     return replace(best, timings={**best.timings, "rate_search": time.perf_counter() - start})

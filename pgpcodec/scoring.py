@@ -16,12 +16,12 @@ import numpy as np
 
 from .errors import UsageError
 from .interfaces import BlockGrid, Box, ScoreMap, Scorer
+from .pipeline import DEFAULT_LOGIT_SCALE
 from .prefilter import scores as score_math
 from .prefilter import tiling
 
 DEFAULT_TILE = 224
 DEFAULT_TARGET_TILES = 24
-DEFAULT_LOGIT_SCALE = 50.0
 TILINGS = ("reference", "proxy")
 DEFAULT_TILING = "reference"
 
@@ -100,6 +100,8 @@ def plan_tiles(width: int, height: int, *, tile: int, target_tiles: int, overlap
 class TileScorer(Scorer):
     """A Scorer built from an image-tile embedder and a text embedder (CLIP-style).
 
+    ``logit_scale`` is the softmax scale α; a :class:`~pgpcodec.pipeline.Pipeline`
+    sets it from its settings (default :data:`~pgpcodec.pipeline.DEFAULT_LOGIT_SCALE`).
     ``tiling="proxy"`` scores a downscaled proxy so the tile count stays near
     ``target_tiles`` at any photo size (see :func:`proxy_size`); the default
     is the paper's tiling.

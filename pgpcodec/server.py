@@ -6,7 +6,7 @@ codec, its quality and the filter settings. Encodes run in a bounded thread
 pool; every limit answers with a JSON error and the right status code::
 
     POST /v1/encode   multipart: image (file), prompt, codec, quality, prefilter,
-                      regions, profile, sigma_map, sigma_max, sigma_one, format
+                      regions, profile, sigma_map, sigma_max, sigma_one, logit_scale, format
     GET  /healthz
     GET  /v1/plugins
 
@@ -44,7 +44,9 @@ DEFAULT_MAX_PROMPT_CHARS = 20_000
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_QUEUE = 64
 CONNECTION_HEADROOM = 16
-SETTING_FIELDS = ("profile", "sigma_map", "sigma_max", "sigma_one")
+SETTING_FIELDS = ("profile", "sigma_map", "sigma_max", "sigma_one", "logit_scale")
+NUMBER_SETTINGS = ("sigma_max", "sigma_one", "logit_scale")
+"""Unset settings take PrefilterSettings' defaults."""
 PIPELINE_CACHE_SIZE = 32
 
 
@@ -295,7 +297,7 @@ async def encode_request(request, config: ServerConfig) -> EncodeRequest:
         raise HttpError(400, "bad_input", f"the prompt has {len(prompt):,} characters, over the limit of {config.max_prompt_chars:,}")
     settings = {}
     for name in SETTING_FIELDS:
-        value = _number(form, name) if name in ("sigma_max", "sigma_one") else (str(form.get(name) or "").strip() or None)
+        value = _number(form, name) if name in NUMBER_SETTINGS else (str(form.get(name) or "").strip() or None)
         if value is not None:
             settings[name] = value
     answer = str(form.get("format") or "binary").strip().lower()

@@ -58,7 +58,8 @@ class SubprocessCodec(Codec):
         except subprocess.TimeoutExpired:
             raise CodecError(
                 f"{self.name}: {what} took longer than {self.timeout:g} s and was stopped",
-                "raise the limit with --codec-option timeout=SECONDS, or use a faster setting",
+                "raise the codec's timeout option, or use a faster setting",
+                parameter="codec_options.timeout",
             ) from None
         if completed.returncode != 0:
             raise CodecError(

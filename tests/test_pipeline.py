@@ -7,7 +7,15 @@ from PIL import Image
 import pgpcodec
 from pgpcodec.errors import InputError, UnknownPluginError, UsageError
 from pgpcodec.interfaces import BlockGrid, ScoreMap, Scorer, SigmaField
-from pgpcodec.pipeline import Pipeline, PrefilterSettings, native_sigma
+from pgpcodec.pipeline import (
+    DEFAULT_LOGIT_SCALE,
+    DEFAULT_SIGMA_MAX,
+    DEFAULT_SIGMA_ONE,
+    Pipeline,
+    PrefilterSettings,
+    native_sigma,
+)
+from pgpcodec.scoring import TileScorer
 
 REGION = (100, 60, 180, 140)
 
@@ -31,8 +39,8 @@ def test_regions_sigma_ramps_from_zero_to_sigma_max(photo):
     sigma = result.sigma_per_pixel()
     assert sigma[100, 140] == 0.0  # inside
     assert sigma[100, 100 - 8] == 0.0  # inside the 8 px margin
-    assert sigma[100, 100 - 8 - 12] == pytest.approx(5.0)  # half-way up the 24 px ramp
-    assert sigma[0, 0] == pytest.approx(10.0)
+    assert sigma[100, 100 - 8 - 12] == pytest.approx(1.5)  # half-way up the 24 px ramp to the default σ_max 3
+    assert sigma[0, 0] == pytest.approx(3.0)
 
 
 def test_reference_profile_with_regions_keeps_blocks_touching_the_region_sharp(photo):
@@ -44,7 +52,7 @@ def test_reference_profile_with_regions_keeps_blocks_touching_the_region_sharp(p
 
 def test_uniform_scorer_blurs_everything_with_sigma_one(photo):
     result = Pipeline(scorer="uniform", codec="jpeg").prefilter(photo, "anything")
-    assert np.allclose(result.sigma_field.sigma, 0.5)
+    assert np.allclose(result.sigma_field.sigma, 0.2)  # the paper's σ_1
     # 448x448 working size: strides 56, 112, 224 give 25, 9, 4 tiles; 25 is closest to 24.
     assert result.score_map.grid == BlockGrid(56, (448, 448), (320, 240))
 
@@ -90,7 +98,7 @@ def test_prompt_processor_output_reaches_the_scorer(photo):
     Pipeline(scorer=scorer, codec="jpeg", prompt_processor="nltk").prefilter(
         photo, "Is the woman in the image smiling? Please answer yes or no."
     )
-    assert scorer.seen == ["woman image smiling"]  # the tagger reads "smiling" as a noun here
+    assert scorer.seen == ["woman image smiling"]
 
 
 def test_unknown_names_list_the_valid_ones():
@@ -126,3 +134,85 @@ def test_with_settings_shares_plugins(photo):
     reference = pipe.with_settings(profile="reference")
     assert reference.scorer is pipe.scorer and reference.settings.profile == "reference"
     assert not np.array_equal(reference.prefilter(photo, "x").image, pipe.prefilter(photo, "x").image)
+
+
+def test_the_prompt_processor_is_loaded_only_for_a_scorer_that_uses_the_prompt(photo, monkeypatch):
+    from pgpcodec_scorers import prompts
+
+    built = []
+    monkeypatch.setattr(prompts.NltkPromptProcessor, "__init__", lambda self: built.append(self) or setattr(self, "table", None))
+    pipe = Pipeline(scorer="regions", codec="jpeg", prompt_processor="nltk")  # regions ignores the prompt
+    pipe.encode(photo, "What colour is the cup?", quality=50, regions=[REGION])
+    assert built == [] and pipe.prompt_processor == "nltk"
+    with pytest.raises(UnknownPluginError, match="prompt processor 'nope'"):
+        Pipeline(scorer="regions", codec="jpeg", prompt_processor="nope")  # a mistyped name is still reported
+    Pipeline(scorer=PromptEcho(), codec="jpeg", prompt_processor="nltk")
+    assert len(built) == 1
+
+
+def test_a_prompt_free_cli_run_never_imports_nltk(tmp_path, photo_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pgpcodec.cli import main\n"
+        "try:\n"
+        f"    main(['encode', {str(photo_path)!r}, '--scorer', 'regions', '--regions', '10,10,90,90', '-p', 'What is it?',"
+        f" '-o', {str(tmp_path / 'out.jpg')!r}])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('nltk', 'scipy')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    assert (tmp_path / "out.jpg").is_file()
+
+
+class _SimilarityScorer(TileScorer):
+    """Tile scorer without a model: a tile's embedding is its mean red level (enough for the softmax)."""
+
+    name = "similarity"
+
+    def embed_tiles(self, tiles):
+        red = tiles[:, 0].mean(axis=(1, 2))
+        return np.stack([red, np.ones_like(red)], axis=1)
+
+    def embed_text(self, text):
+        return np.array([1.0, 0.0])
+
+
+def test_defaults_are_the_papers_operating_point():
+    settings = PrefilterSettings()
+    assert (settings.logit_scale, settings.sigma_max, settings.kernel_size) == (20.0, 3.0, 11)
+    assert DEFAULT_SIGMA_ONE == 0.2 and DEFAULT_LOGIT_SCALE == 20.0 and DEFAULT_SIGMA_MAX == 3.0
+    assert _SimilarityScorer().logit_scale == DEFAULT_LOGIT_SCALE  # tile scorers take the same default
+
+
+def test_the_settings_logit_scale_reaches_tile_scorers_without_touching_the_given_one(photo):
+    scorer = _SimilarityScorer()
+    photo = photo.copy()
+    photo[:, :160, 0] = 255  # the left half is far redder: its tiles score higher
+    sharp = Pipeline(scorer=scorer, codec="jpeg", prompt_processor="none", settings=PrefilterSettings(logit_scale=50))
+    assert sharp.scorer.logit_scale == 50.0 and scorer.logit_scale == 20.0
+    assert Pipeline(scorer=scorer, codec="jpeg", prompt_processor="none").scorer is scorer  # same α: no copy
+    mild = sharp.with_settings(logit_scale=5)
+    assert mild.scorer.logit_scale == 5.0 and sharp.scorer.logit_scale == 50.0
+    spread = [p.prefilter(photo, "red").score_map.tile_scores for p in (sharp, mild)]
+    assert np.ptp(spread[0]) > np.ptp(spread[1])  # a larger α gives sharper relevance
+
+
+@pytest.mark.parametrize("value", [0, -1, float("nan"), float("inf")])
+def test_a_bad_logit_scale_is_a_usage_error(value):
+    with pytest.raises(UsageError, match="logit_scale"):
+        PrefilterSettings(logit_scale=value)
+
+
+def test_logit_scale_as_a_scorer_option_points_to_the_setting():
+    with pytest.raises(UsageError, match="filter setting"):
+        Pipeline(scorer="uniform", codec="jpeg", prompt_processor="none", scorer_options={"logit_scale": 50})
+
+
+def test_the_one_shot_api_takes_the_logit_scale_as_a_setting(photo):
+    with pytest.raises(UsageError, match="logit_scale"):
+        pgpcodec.encode(photo, scorer="regions", regions=[REGION], logit_scale=0)
+    assert pgpcodec.encode(photo, scorer="regions", regions=[REGION], quality=50, logit_scale=50).data

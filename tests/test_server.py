@@ -113,9 +113,10 @@ def test_the_scorer_is_loaded_once_and_shared():
     with running_server(CONFIG) as app:
         for codec in ("jpeg", "webp", "avif", "jpeg"):
             assert encode(app.state.port, {"codec": codec, "sigma_max": "4"})[0] == 200
+        assert encode(app.state.port, {"codec": "jpeg", "sigma_max": "4", "logit_scale": "50"})[0] == 200
         encoder = app.state.encoder
         cached = list(encoder._pipelines.values())
-        assert len(cached) == 3 and all(p.scorer is encoder.base.scorer for p in cached)
+        assert len(cached) == 4 and all(p.scorer is encoder.base.scorer for p in cached)  # a scorer without α is shared
 
 
 def test_encode_as_json(port):
@@ -136,6 +137,8 @@ def test_encode_as_json(port):
         ({"quality": "500"}, None, 422, "bad_settings"),
         ({"quality": "nan"}, None, 422, "bad_settings"),
         ({"sigma_max": "-3"}, None, 422, "bad_settings"),
+        ({"logit_scale": "0"}, None, 422, "bad_settings"),
+        ({"logit_scale": "many"}, None, 422, "bad_settings"),
         ({"profile": "weird"}, None, 422, "bad_settings"),
         ({"regions": "1,2,3"}, None, 422, "bad_settings"),
         ({"prefilter": "maybe"}, None, 422, "bad_settings"),

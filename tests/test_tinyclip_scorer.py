@@ -78,9 +78,9 @@ def test_score_map_equals_numpy_computation(scorer, model_dir, photo):
     ids[0, : len(encoded)] = encoded
     tile_embeds, text_embeds = reference_embeddings(model_dir, tiles.astype(np.float32), ids)
 
-    # Step 5: cosine similarity, softmax(50 * sim) * n.
+    # Step 5: cosine similarity, softmax(20 * sim) * n (the paper's α, the default).
     cosine = (tile_embeds @ text_embeds[0]) / (np.linalg.norm(tile_embeds, axis=1) * np.linalg.norm(text_embeds[0]))
-    weights = np.exp(50 * cosine)
+    weights = np.exp(20 * cosine)
     tile_scores = weights / weights.sum() * len(positions)
     # Step 6: each 112-px block takes the mean over the tiles covering it.
     expected = np.zeros((448 // stride, 672 // stride))

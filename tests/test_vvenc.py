@@ -101,3 +101,45 @@ def test_corrupt_stream_is_a_codec_error(codec):
 
     with pytest.raises(CodecError):
         codec.decode(b"\x00\x00\x00\x01\x00\xa1garbage")
+
+
+@pytest.mark.parametrize("width, height", [(1, 1), (15, 17), (641, 427)])
+def test_decoded_sizes_in_ffmpegs_decoder_and_in_pgpcodec_decode(codec, width, height, tmp_path, run_cli):
+    from PIL import Image
+
+    image = sample_image(width, height)
+    encoded = codec.encode(image)
+    # imageio-ffmpeg's own decoder applies the conformance window. VVC's 4:2:0 crops in chroma units
+    # (2 luma samples) and VVenC codes 4:2:0 only, so an odd width or height keeps one padded
+    # column/row there: the smallest size any standard decoder can give. pgpcodec decode drops it.
+    assert independent_decode(".266", encoded.data).shape == (height + height % 2, width + width % 2, 3)
+    stream = tmp_path / "image.266"
+    stream.write_bytes(encoded.data)
+    code, _, err = run_cli("decode", stream, "-o", tmp_path / "out.png")
+    assert code == 0, err
+    assert Image.open(tmp_path / "out.png").size == (width, height)
+
+
+def test_a_detailed_small_picture_at_qp_0_fits_ffmpegs_access_unit_buffer(codec):
+    # ffmpeg's libvvenc wrapper holds a coded picture in width x height bytes: noise at QP 0 needs more.
+    noise = np.random.default_rng(0).integers(0, 256, (17, 15, 3), dtype=np.uint8)
+    encoded = codec.encode(noise, 0)
+    assert codec.decode(encoded.data).shape == (17, 15, 3)
+    assert independent_decode(".266", encoded.data).shape == (18, 16, 3)
+
+
+@pytest.mark.parametrize("size", [(0, 0), (5, 0), (400, 300)])
+def test_a_size_sei_that_does_not_fit_the_picture_is_a_clear_error(codec, size, tmp_path, run_cli):
+    from pgpcodec.errors import CodecError
+
+    encoded = codec.encode(sample_image(21, 13))
+    damaged = encoded.data.replace(size_sei(21, 13), size_sei(*size))
+    assert damaged != encoded.data
+    with pytest.raises(CodecError, match=f"size SEI says {size[0]}x{size[1]}"):
+        codec.decode(damaged)
+    stream = tmp_path / "damaged.266"
+    stream.write_bytes(damaged)
+    code, _, err = run_cli("decode", stream, "-o", tmp_path / "out.png")
+    assert code != 0 and "internal error" not in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and f"{size[0]}x{size[1]}" in err
+    assert not (tmp_path / "out.png").exists()

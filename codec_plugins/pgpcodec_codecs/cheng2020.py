@@ -31,6 +31,7 @@ bottom) before coding and cropped after decoding.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
 import threading
@@ -47,6 +48,8 @@ from pgpcodec.interfaces import Codec
 MAGIC = b"PGPC2020"
 VERSION = 1
 ALIGN = 64
+LATENT_STRIDE = 16
+"""Pixels per position of the latent y (four stride-2 layers); the hyper-latent z is 4x coarser."""
 ARCHITECTURE = "cheng2020-anchor"
 INSTALL_HINT = "pip install 'pgpcodec[cheng2020]' && pip install --no-deps compressai==1.2.0 (make install does both)"
 _HEADER = struct.Struct(">8sBBBIIIHHB")
@@ -181,7 +184,8 @@ class Cheng2020Codec(Codec):
         pad_h, pad_w = -height % ALIGN, -width % ALIGN
         padded = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
         x = torch.from_numpy(np.ascontiguousarray(padded.transpose(2, 0, 1))).float().div_(255.0).unsqueeze(0)
-        with torch.no_grad():
+        positions = (padded.shape[0] // LATENT_STRIDE) * (padded.shape[1] // LATENT_STRIDE)
+        with torch.no_grad(), self._reporting(net, "cheng2020 encode", positions):
             result = net.compress(x)
         latent = tuple(int(v) for v in result["shape"])
         return pack_stream(quality, self.pretrained, self.seed, (width, height), latent, result["strings"])
@@ -191,8 +195,9 @@ class Cheng2020Codec(Codec):
         check_pixel_limit(*stream["size"], "cheng2020 bitstream")
         torch, _ = _import_compressai()
         net = self.model(stream["quality"], stream["pretrained"], stream["seed"])
+        lat_h, lat_w = stream["latent"]
         try:
-            with torch.no_grad():
+            with torch.no_grad(), self._reporting(net, "cheng2020 decode", 16 * lat_h * lat_w):
                 x_hat = net.decompress(stream["strings"], list(stream["latent"]))["x_hat"]
         except Exception as exc:  # a corrupt payload fails deep inside the entropy decoder
             raise CodecError(f"cheng2020: cannot decode the stream ({type(exc).__name__}: {exc})") from None
@@ -204,6 +209,33 @@ class Cheng2020Codec(Codec):
 
     def accepts(self, data: bytes) -> bool:
         return data[:8] == MAGIC
+
+    @contextlib.contextmanager
+    def _reporting(self, net, task: str, positions: int):
+        """Report ``self.progress(task, done, positions)`` as the autoregressive coder visits each latent position.
+
+        CompressAI's context model runs ``entropy_parameters`` once per position of the
+        latent grid (stride 16 in pixels), in encode and decode alike: a forward hook
+        counts those calls, reported about a hundred times in all.
+        """
+        progress = self.progress
+        if progress is None:
+            yield
+            return
+        step, done = max(1, positions // 100), [0]
+
+        def count(module, inputs, output):
+            done[0] += 1
+            if done[0] % step == 0 and done[0] < positions:
+                progress(task, done[0], positions)
+
+        progress(task, 0, positions)
+        handle = net.entropy_parameters.register_forward_hook(count)
+        try:
+            yield
+        finally:
+            handle.remove()
+            progress(task, positions, positions)
 
 
 @hookimpl

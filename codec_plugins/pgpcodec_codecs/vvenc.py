@@ -48,6 +48,9 @@ PREFIX_SEI_NUT = 23
 USER_DATA_UNREGISTERED = 5
 VCL_OR_PICTURE_HEADER = set(range(0, 12)) | {19}
 START_CODE = re.compile(b"\x00\x00\x01")
+BUFFER_FULL = "Error submitting video frame to the encoder"
+"""What ffmpeg's libvvenc wrapper says when an access unit outgrows its width × height byte buffer."""
+ROOM_BYTES_PER_PIXEL = 4
 
 
 def ffmpeg_executable() -> str:
@@ -146,12 +149,29 @@ def read_size_sei(stream: bytes) -> tuple[int, int] | None:
     return None
 
 
+def check_sei_size(size: tuple[int, int], width: int, height: int) -> None:
+    """The SEI's size must be a real picture that the decoded (padded) one holds, within one odd column/row."""
+    sei_w, sei_h = size
+    if not (0 < sei_w <= width and 0 < sei_h <= height and width - sei_w <= 1 and height - sei_h <= 1):
+        raise CodecError(
+            f"vvenc: damaged stream: its size SEI says {sei_w}x{sei_h}, but the picture it holds is {width}x{height}",
+            "the .266 file is corrupt or was edited; encode the image again",
+        )
+
+
 # -- the codec ------------------------------------------------------------------------
 
 
 def padded_size(width: int, height: int) -> tuple[int, int]:
     """Smallest even size ≥ 16 that holds ``width`` × ``height``."""
     return max(MIN_SIDE, width + width % 2), max(MIN_SIDE, height + height % 2)
+
+
+def roomy_height(pad_w: int, pad_h: int) -> int:
+    """A padded height whose picture gives ffmpeg's access-unit buffer (one byte per pixel) room for
+    ``ROOM_BYTES_PER_PIXEL`` per pixel of the original: enough for 10-bit noise at QP 0."""
+    needed = -(-ROOM_BYTES_PER_PIXEL * pad_w * pad_h // pad_w)
+    return max(pad_h, needed + needed % 2)
 
 
 class VvencCodec(SubprocessCodec):
@@ -179,12 +199,25 @@ class VvencCodec(SubprocessCodec):
         return self._ffmpeg or ffmpeg_executable()
 
     def _encode(self, image: np.ndarray, quality: int) -> bytes:
-        import ffmpeg as ffmpeg_python
-
         executable = self.ffmpeg
         require_ffmpeg_support(executable, "encoders", "libvvenc")
         height, width = image.shape[:2]
         pad_w, pad_h = padded_size(width, height)
+        try:
+            stream = self._run_encoder(executable, image, quality, pad_w, pad_h)
+        except CodecError as exc:
+            if BUFFER_FULL not in exc.message:
+                raise
+            # ffmpeg's libvvenc wrapper holds an access unit in width × height bytes of the (padded)
+            # picture: a small, detailed picture at a low QP needs more. Padding rows (cropped again by
+            # the conformance window) enlarges that buffer; replicated rows cost few bits.
+            stream = self._run_encoder(executable, image, quality, pad_w, roomy_height(pad_w, pad_h))
+        return insert_size_sei(stream, width, height)
+
+    def _run_encoder(self, executable: str, image: np.ndarray, quality: int, pad_w: int, pad_h: int) -> bytes:
+        import ffmpeg as ffmpeg_python
+
+        height, width = image.shape[:2]
         padded = np.pad(image, ((0, pad_h - height), (0, pad_w - width), (0, 0)), mode="edge")
         # The conformance window crops in chroma units (2 pixels), so an odd last column/row stays; the SEI has it.
         crop_right, crop_bottom = (pad_w - width) // 2 * 2, (pad_h - height) // 2 * 2
@@ -213,7 +246,7 @@ class VvencCodec(SubprocessCodec):
             stream = target.read_bytes() if target.exists() else b""
         if not stream:
             raise CodecError("vvenc: ffmpeg wrote an empty stream")
-        return insert_size_sei(stream, width, height)
+        return stream
 
     def decode(self, data: bytes) -> np.ndarray:
         import ffmpeg as ffmpeg_python
@@ -236,6 +269,7 @@ class VvencCodec(SubprocessCodec):
         rgb = yuv420_to_rgb(*bytes_to_planes(pixels, width, height))
         size = read_size_sei(data)
         if size:
+            check_sei_size(size, width, height)
             rgb = rgb[: size[1], : size[0]]
         return np.ascontiguousarray(rgb)
 

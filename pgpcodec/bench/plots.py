@@ -1,8 +1,10 @@
 """Rate–metric plots as in the paper's Fig. 3: one PNG per codec.
 
-The plain codec is drawn solid, every other variant dashed. The left panel
-is the evaluator's score (ROI-PSNR or accuracy), the right one the PSNR
-outside the regions, which shows what the prefilter took from the context.
+The plain codec is drawn solid, every other variant dashed. The first panel
+is the evaluator's score (ROI-PSNR or accuracy); the second the context
+PSNR (outside the regions, both images downscaled to the VLM's scale), which
+shows what the prefilter took from the context a VLM can still use; the
+third the PSNR outside the regions at full resolution.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ def plot_codec(
     path: Path,
     *,
     title_note: str = "",
+    context_size: int = 448,
 ) -> Path:
     """Write ``path`` (PNG) with the curves of every variant measured for ``codec``."""
     import matplotlib
@@ -30,8 +33,8 @@ def plot_codec(
 
     from ..imaging import write_atomic
 
-    figure = Figure(figsize=(11, 4.2), dpi=110)
-    left, right = figure.subplots(1, 2)
+    figure = Figure(figsize=(15, 4.2), dpi=110)
+    left, middle, right = figure.subplots(1, 3)
     for index, variant in enumerate(variants):
         curve = points.get((variant, codec))
         if not curve:
@@ -40,10 +43,16 @@ def plot_codec(
         colour = f"C{index % 10}"
         bpp = [p.bpp for p in curve]
         left.plot(bpp, [p.score for p in curve], style, marker="o", color=colour, label=variant)
-        outside = [(p.bpp, p.outside_psnr) for p in curve if p.outside_psnr is not None]
-        if outside:
-            right.plot(*zip(*outside), style, marker="o", color=colour, label=variant)
-    for axes, ylabel in ((left, metric_label), (right, "PSNR outside the regions (dB)")):
+        for axes, attribute in ((middle, "context_psnr"), (right, "outside_psnr")):
+            values = [(p.bpp, getattr(p, attribute)) for p in curve if getattr(p, attribute) is not None]
+            if values:
+                axes.plot(*zip(*values), style, marker="o", color=colour, label=variant)
+    panels = (
+        (left, metric_label),
+        (middle, f"context PSNR at {context_size} px long side (dB)"),
+        (right, "PSNR outside the regions, full size (dB)"),
+    )
+    for axes, ylabel in panels:
         axes.set_xlabel("bits per pixel")
         axes.set_ylabel(ylabel)
         axes.grid(True, alpha=0.3)

@@ -41,7 +41,7 @@ from ..plugins import PluginRegistry
 from . import bdrate
 from .dataset import Dataset, Row
 from .evaluators import Evaluator, EvaluatorError, Sample
-from .metrics import fidelity
+from .metrics import DEFAULT_CONTEXT_SIZE, fidelity
 from .variants import Skipped, Variant, VariantFactory, build_variants
 
 DEFAULT_QUALITIES: dict[str, tuple[float, ...]] = {
@@ -96,6 +96,8 @@ class BenchConfig:
     evaluator_options: dict = field(default_factory=dict)
     settings: PrefilterSettings = field(default_factory=PrefilterSettings)
     jobs: int = 2
+    context_size: int = DEFAULT_CONTEXT_SIZE
+    """Long side (px) of the context PSNR's downscaled images."""
 
 
 @dataclass
@@ -111,6 +113,7 @@ class BenchResult:
     reused: int
     plots: list[Path]
     seconds: float
+    context_size: int = DEFAULT_CONTEXT_SIZE
 
 
 def git_commit() -> dict | None:
@@ -227,6 +230,7 @@ class Bench:
             "scorer": self.config.scorer,
             "prefilter": dict(self.config.settings.__dict__),
             "evaluator": self.evaluator.settings(),
+            "context_size": self.config.context_size,
         }
 
     def total(self) -> int:
@@ -346,7 +350,7 @@ class Bench:
             "seconds": {"prepare": prepare_seconds, "encode": encoded.timings["encode"], "decode": decode_seconds},
         }
         for row in unit_rows:
-            metrics = fidelity(original, decoded, row.regions)
+            metrics = fidelity(original, decoded, row.regions, context_size=self.config.context_size)
             sample = Sample(row, decoded, metrics, variant.name, codec_name, quality)
             evaluations.append(eval_pool.submit(self._evaluate, sample, {**base, "row": row.id, "line": row.line, **metrics}, progress))
 
@@ -372,7 +376,8 @@ class Bench:
         plot_dir.mkdir(exist_ok=True)
         for codec in codecs:
             plots.append(plot_codec(codec, points, names, self.evaluator.metric, plot_dir / f"{codec}.png",
-                                    title_note=f"{self.config.dataset.name}, {len(self.config.dataset.rows)} prompts"))
+                                    title_note=f"{self.config.dataset.name}, {len(self.config.dataset.rows)} prompts",
+                                    context_size=self.config.context_size))
         summary = {
             "pgpcodec_version": __version__,
             "git": git_commit(),
@@ -391,23 +396,51 @@ class Bench:
             "skipped": [{"variant": s.name, "reason": s.reason} for s in self.skipped],
             "points": {f"{variant}|{codec}": [p.to_dict() for p in curve] for (variant, codec), curve in sorted(points.items())},
             "bd_rate": {variant: {codec: cell.to_dict() for codec, cell in row.items()} for variant, row in table.items()},
+            "context_psnr": {
+                "long_side": self.config.context_size,
+                "mean_db": {v: {c: bdrate.mean_context(points, v, c) for c in codecs} for v in names},
+            },
         }
         write_atomic(self.out / "results.json", (json.dumps(summary, indent=2) + "\n").encode(), force=True)
-        write_atomic(self.out / "bdrate.md", markdown_table(table, codecs, self.variants, self.evaluator.metric).encode(), force=True)
-        return BenchResult(self.out, self.variants, self.skipped, codecs, points, table, self.evaluator.metric, computed, reused, plots, seconds)
+        markdown = markdown_table(table, codecs, self.variants, self.evaluator.metric, points, self.config.context_size)
+        write_atomic(self.out / "bdrate.md", markdown.encode(), force=True)
+        return BenchResult(self.out, self.variants, self.skipped, codecs, points, table, self.evaluator.metric, computed, reused, plots, seconds,
+                           self.config.context_size)
 
 
-def markdown_table(table: dict[str, dict[str, bdrate.BdRate]], codecs: list[str], variants: list[Variant], metric: str) -> str:
+def context_cell(points: dict[tuple[str, str], list[bdrate.Point]], variant: str, codec: str) -> str:
+    value = bdrate.mean_context(points, variant, codec)
+    return "–" if value is None else f"{value:.1f} dB"
+
+
+def markdown_table(
+    table: dict[str, dict[str, bdrate.BdRate]],
+    codecs: list[str],
+    variants: list[Variant],
+    metric: str,
+    points: dict[tuple[str, str], list[bdrate.Point]] | None = None,
+    context_size: int = DEFAULT_CONTEXT_SIZE,
+) -> str:
+    """The BD-rate table, each codec's column followed by the variant's mean context PSNR."""
+    points = points or {}
     descriptions = {v.name: v.description for v in variants}
     lines = [
-        f"BD-rate against the plain codec at equal {metric} (negative = fewer bits).",
+        f"BD-rate against the plain codec at equal {metric} (negative = fewer bits); "
+        f"context = mean PSNR outside the regions at {context_size} px long side.",
         "",
-        "| variant | " + " | ".join(codecs) + " |",
-        "|---|" + "---|" * len(codecs),
+        "| variant | " + " | ".join(f"{c} | {c} context" for c in codecs) + " |",
+        "|---|" + "---|---|" * len(codecs),
     ]
+    plain = [v.name for v in variants if v.name not in table]
+    for variant in plain:
+        lines.append(f"| {variant} ({descriptions.get(variant, '')}) | " + " | ".join(f"anchor | {context_cell(points, variant, c)}" for c in codecs) + " |")
     notes = []
     for variant, cells in table.items():
-        lines.append(f"| {variant} ({descriptions.get(variant, '')}) | " + " | ".join(cells[c].cell() for c in codecs) + " |")
+        lines.append(
+            f"| {variant} ({descriptions.get(variant, '')}) | "
+            + " | ".join(f"{cells[c].cell()} | {context_cell(points, variant, c)}" for c in codecs)
+            + " |"
+        )
         notes += [f"- {variant}, {codec}: {cell.note}" for codec, cell in cells.items() if cell.note]
     if notes:
         lines += ["", "Notes (\\* = see note; n/a = not computable):", *notes]

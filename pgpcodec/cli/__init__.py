@@ -25,6 +25,7 @@ COMMANDS = {
     "plugins": ("pgpcodec.cli.plugins", "plugins", "List installed plugins and what they provide."),
     "serve": ("pgpcodec.cli.serve", "serve", "Run the HTTP sidecar (POST /v1/encode)."),
     "bench": ("pgpcodec.cli.bench", "bench", "Rate–accuracy sweeps, BD-rate tables and plots over a dataset."),
+    "bdrate": ("pgpcodec.cli.bdrate", "bdrate", "BD-rates of rate–score points from a CSV or JSONL file (paper, VLMEvalKit, …)."),
     "install": ("pgpcodec.cli.install", "install", "Install plugins with pip into pgpcodec's own environment."),
     "uninstall": ("pgpcodec.cli.install", "uninstall", "Uninstall plugins from pgpcodec's own environment."),
     "models": ("pgpcodec.cli.models", "models", "List, pull, import, export, verify and remove scorer models."),
@@ -65,10 +66,27 @@ def _debug_requested(args: list[str]) -> bool:
     return "--debug" in args or bool(os.environ.get("PGPCODEC_DEBUG"))
 
 
+FLAGS = {
+    # library parameter (PgpcodecError.parameter) -> how it is given on the command line
+    "prompt": "-p/--prompt TEXT",
+    "regions": "--regions x0,y0,x1,y1, repeatable",
+    "codec_options.timeout": "--codec-option timeout=SECONDS",
+}
+
+
+def flag_hint(exc: PgpcodecError) -> str | None:
+    """The error's hint, with the command-line flag of the parameter it names."""
+    flag = FLAGS.get(exc.parameter or "")
+    if flag is None:
+        return exc.hint
+    return f"{exc.hint}: {flag}" if exc.hint else flag
+
+
 def report_error(exc: BaseException) -> None:
     """One line on stderr: what was wrong and how to fix it."""
     if isinstance(exc, PgpcodecError):
-        text = f"pgpcodec: error: {exc.message}" + (f" ({exc.hint})" if exc.hint else "")
+        hint = flag_hint(exc)
+        text = f"pgpcodec: error: {exc.message}" + (f" ({hint})" if hint else "")
     else:
         text = f"pgpcodec: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
     click.echo(" ".join(text.split("\n")), err=True)

@@ -6,7 +6,16 @@ from pathlib import Path
 
 import click
 
+from ..bench.metrics import DEFAULT_CONTEXT_SIZE
 from ..errors import UsageError
+from .options import filter_setting_options
+
+
+def filter_settings(command):
+    for option in reversed(filter_setting_options()):
+        command = option(command)
+    return command
+
 
 DEFAULT_CODECS = ("jpeg", "heic", "vvenc")
 OPENAI_OPTIONS = ("endpoint", "model", "api_key_env", "concurrency", "reply_cache")
@@ -43,10 +52,11 @@ def _codecs(text: str | None, registry) -> tuple[list[str], list[str]]:
 @click.option("--api-key-env", default=None, help="openai: environment variable holding the API key [default: OPENAI_API_KEY].")
 @click.option("--concurrency", type=int, default=None, help="openai: requests in flight at once [default: 4].")
 @click.option("--reply-cache", type=click.Path(dir_okay=False), default=None, help="openai: JSONL cache of replies [default: OUT/replies.jsonl].")
-@click.option("--sigma-max", type=float, default=10.0, show_default=True, help="Largest blur σ of the prefilter variants.")
+@filter_settings
+@click.option("--context-size", type=click.IntRange(min=1), default=DEFAULT_CONTEXT_SIZE, show_default=True, help="Long side (px) both images are area-downscaled to for the context PSNR, about what a VLM sees.")
 @click.option("--jobs", type=int, default=2, show_default=True, help="Encodes running at once.")
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None, help="Output folder [default: bench-results/DATASET]; rerunning resumes.")
-def bench(dataset, codecs, qualities, scorer, variants, evaluator, sigma_max, jobs, out, **openai):
+def bench(dataset, codecs, qualities, scorer, variants, evaluator, sigma_max, sigma_one, logit_scale, context_size, jobs, out, **openai):
     """Sweep codecs × qualities × variants, print the BD-rate table and write plots.
 
     Results go to OUT/rows.jsonl as they are computed (a rerun skips them),
@@ -81,7 +91,8 @@ def bench(dataset, codecs, qualities, scorer, variants, evaluator, sigma_max, jo
         qualities=parse_qualities(qualities, codec_names),
         evaluator=evaluator,
         evaluator_options=given,
-        settings=PrefilterSettings(sigma_max=sigma_max),
+        settings=PrefilterSettings(sigma_max=sigma_max, sigma_one=sigma_one, logit_scale=logit_scale),
+        context_size=context_size,
         jobs=jobs,
     )
     out_dir = Path(out) if out else Path("bench-results") / data.name
@@ -98,20 +109,33 @@ def bench(dataset, codecs, qualities, scorer, variants, evaluator, sigma_max, jo
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("bench", total=run.total())
         result = run.run(lambda n: progress.advance(task, n))
-    print_result(result, Console(highlight=False))
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=160)  # a file or pipe gets one line per table row
+    print_result(result, console)
     return 0
 
 
 def print_result(result, console) -> None:
     from rich.table import Table
 
-    table = Table(title=f"BD-rate vs plain codec at equal {result.metric} (negative = fewer bits)")
+    from ..bench.runner import context_cell
+
+    table = Table(
+        title=f"BD-rate vs plain codec at equal {result.metric} (negative = fewer bits); "
+        f"context = PSNR outside the regions at {result.context_size} px"
+    )
     table.add_column("variant")
     for codec in result.codecs:
         table.add_column(codec, justify="right")
+        table.add_column("context", justify="right", style="dim")
     descriptions = {v.name: v.description for v in result.variants}
+    for variant in [v.name for v in result.variants if v.name not in result.table]:
+        table.add_row(f"{variant}\n[dim]{descriptions[variant]}[/dim]",
+                      *(cell for c in result.codecs for cell in ("anchor", context_cell(result.points, variant, c))))
     for variant, cells in result.table.items():
-        table.add_row(f"{variant}\n[dim]{descriptions[variant]}[/dim]", *(cells[c].cell() for c in result.codecs))
+        table.add_row(f"{variant}\n[dim]{descriptions[variant]}[/dim]",
+                      *(cell for c in result.codecs for cell in (cells[c].cell(), context_cell(result.points, variant, c))))
     console.print(table)
     for variant, cells in result.table.items():
         for codec, cell in cells.items():

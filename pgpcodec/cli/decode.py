@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import InputError, UsageError
+from .progress import PROGRESS_OPTION, progress_bars
 
 
 def detect_codec(data: bytes, path: Path, registry):
@@ -38,7 +39,8 @@ def detect_codec(data: bytes, path: Path, registry):
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="PNG to write (default BITSTREAM-stem.png next to it; - for stdout).")
 @click.option("-c", "--codec", default=None, help="Codec name (default: guessed from the extension or the bytes).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
-def decode(bitstream, output, codec, force):
+@PROGRESS_OPTION
+def decode(bitstream, output, codec, force, show_progress):
     """Decode BITSTREAM (made by pgpcodec or any standard encoder; - for stdin) to a PNG.
 
     The codec is read from the content (magic numbers), not the extension.
@@ -60,7 +62,9 @@ def decode(bitstream, output, codec, force):
     registry = get_registry()
     chosen = registry.create("codec", codec) if codec else detect_codec(data, source, registry)
     ref = PluginRef("codec", chosen.name, registry.registration("codec", chosen.name).plugin)
-    pixels = call_plugin(ref, chosen.decode, data)
+    with progress_bars(show_progress) as progress:
+        chosen.progress = progress
+        pixels = call_plugin(ref, chosen.decode, data)
     write_output(as_path(output), png_bytes(pixels), force=force)
     click.echo(f"{label(bitstream)} -> {label(output, 'stdout')}  ({chosen.name}, {pixels.shape[1]}x{pixels.shape[0]})", err=True)
     return 0

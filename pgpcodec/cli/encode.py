@@ -11,6 +11,7 @@ import click
 from ..errors import InputError, PgpcodecError, UsageError
 from .options import build_pipeline, parse_box, pipeline_options
 from .paths import as_path, check_plan, expand_inputs, is_dash, is_folder, label, read_stdin, write_output
+from .progress import PROGRESS_OPTION
 
 
 def distinct_names(inputs: list[Path], folder: Path, extension: str) -> list[Path]:
@@ -113,10 +114,13 @@ class Batch:
     else a ``done N, failed M`` line on stderr.
     """
 
-    def __init__(self, count: int, as_json: bool = False):
+    def __init__(self, count: int, show_progress: bool | None = None, as_json: bool = False):
         self.count = count
         self.failed = 0
+        self.show_progress = show_progress
         self.as_json = as_json
+        self.bars = None
+        """While running: a progress(task, done, total) callback drawing bars under the batch's (None: no bars)."""
 
     def _failed(self, console, source, message: str, hint: str | None) -> None:
         from rich.markup import escape
@@ -131,21 +135,26 @@ class Batch:
         from rich.console import Console
         from rich.progress import Progress
 
-        console = Console(stderr=True, highlight=False, soft_wrap=True)
-        show_bar = self.count > 1 and console.is_terminal
-        with Progress(console=console, transient=True, disable=not show_bar) as progress:
-            task = progress.add_task("encoding", total=self.count)
+        from . import flag_hint
+        from .progress import Bars, columns, wanted
+
+        console = Console(stderr=True, highlight=False, soft_wrap=True, force_terminal=True if self.show_progress else None)
+        show_bar = wanted(self.show_progress, console)
+        with Progress(*columns(), console=console, transient=True, disable=not show_bar) as progress:
+            self.bars = Bars(progress) if show_bar else None
+            task = progress.add_task("encoding", total=self.count) if self.count > 1 else None
             for source, target in items:
                 name = label(source)
                 try:
                     job(Path(source), target, console)
                 except PgpcodecError as exc:
-                    self._failed(console, source, exc.message if exc.message.startswith(name) else f"{name}: {exc.message}", exc.hint)
+                    self._failed(console, source, exc.message if exc.message.startswith(name) else f"{name}: {exc.message}", flag_hint(exc))
                 except Exception as exc:  # a batch never dies on one file
                     if os.environ.get("PGPCODEC_DEBUG"):
                         raise
                     self._failed(console, source, f"{name}: internal error: {type(exc).__name__}: {exc}", None)
-                progress.advance(task)
+                if task is not None:
+                    progress.advance(task)
         done = self.count - self.failed
         if self.count > 1 and self.as_json:
             click.echo(json.dumps({"summary": {"done": done, "failed": self.failed}}))
@@ -205,10 +214,11 @@ def _boxes(regions: tuple[str, ...]) -> list[tuple[int, int, int, int]]:
 @click.option("--explain", type=click.Path(dir_okay=False), default=None, help="Write a PNG: image, score heatmap and σ map side by side.")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per image on stdout.")
+@PROGRESS_OPTION
 @pipeline_options
 def encode(
     images, codec, quality, qp, preset, codec_option, target_bytes, target_bpp,
-    output, no_prefilter, save_filtered, explain, force, as_json, recursive=False, force_extension=False, **opts,
+    output, no_prefilter, save_filtered, explain, force, as_json, show_progress, recursive=False, force_extension=False, **opts,
 ):
     """Prefilter IMAGES for the prompt and encode them with a standard codec.
 
@@ -252,6 +262,7 @@ def encode(
         array, notes = load_image(read_stdin() if is_dash(source) else source, limit=opts["max_pixels"])
         if codec_.random_weights:
             notes.append(f"codec {codec_.name} has RANDOM-INIT weights: its size and quality mean nothing")
+        codec_.progress = batch.bars  # cheng2020 and rate searches report; fast codecs ignore it
         if pipeline is None:
             result = call_plugin(codec_ref, encode_pixels, codec_, array, quality, timeout=opts["plugin_timeout"], **rate)
         else:
@@ -279,7 +290,8 @@ def encode(
                 markup=False,
             )
 
-    return Batch(len(plan), as_json).run(plan, job)
+    batch = Batch(len(plan), show_progress, as_json)
+    return batch.run(plan, job)
 
 
 @click.command()

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import InputError, ModelNotFoundError
+from .progress import PROGRESS_OPTION, progress_bars
 
 
 def _size(n: int) -> str:
@@ -69,14 +70,16 @@ def list_models(as_json):
 @click.option("--as", "install_as", default=None, help="Install under this name (default: the registry name, or owner--repo).")
 @click.option("--no-int8", is_flag=True, help="Skip the int8 quantised copies.")
 @click.option("--force", is_flag=True, help="Download and export again even if installed.")
-def pull(name, revision, install_as, no_int8, force):
+@PROGRESS_OPTION
+def pull(name, revision, install_as, no_int8, force, show_progress):
     """Download NAME (tinyclip23/57/61/120, or a Hugging Face CLIP repo id) and export it to ONNX.
 
     Honours HF_ENDPOINT and HF_HUB_OFFLINE; an interrupted download resumes.
     """
     from ..models.install import pull as pull_model
 
-    target = pull_model(name, revision=revision, install_as=install_as, force=force, int8=not no_int8)
+    with progress_bars(show_progress) as progress:
+        target = pull_model(name, revision=revision, install_as=install_as, force=force, int8=not no_int8, progress=progress)
     click.echo(f"installed {target.name} in {target}", err=True)
     return 0
 
@@ -87,7 +90,8 @@ def pull(name, revision, install_as, no_int8, force):
 @click.option("--config", default=None, help="TinyCLIP architecture of a .pt checkpoint (default: NAME's, for registry names).")
 @click.option("--no-int8", is_flag=True, help="Skip the int8 quantised copies.")
 @click.option("--force", is_flag=True, help="Replace an installed model of that name.")
-def import_(name, path, config, no_int8, force):
+@PROGRESS_OPTION
+def import_(name, path, config, no_int8, force, show_progress):
     """Install files brought over by hand as NAME.
 
     PATH is a model directory (checked against its manifest), a transformers
@@ -95,7 +99,8 @@ def import_(name, path, config, no_int8, force):
     """
     from ..models.install import import_model
 
-    target = import_model(name, Path(path), config=config, force=force, int8=not no_int8)
+    with progress_bars(show_progress) as progress:
+        target = import_model(name, Path(path), config=config, force=force, int8=not no_int8, progress=progress)
     click.echo(f"installed {name} in {target}", err=True)
     return 0
 
@@ -110,7 +115,8 @@ def import_(name, path, config, no_int8, force):
 @click.option("--name", default=None, help="Name written in the manifest (default: the folder name).")
 @click.option("--no-int8", is_flag=True, help="Skip the int8 quantised copies.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
-def export(config, checkpoint, hf_dir, random_init, seed, out, name, no_int8, force):
+@PROGRESS_OPTION
+def export(config, checkpoint, hf_dir, random_init, seed, out, name, no_int8, force, show_progress):
     """Export a CLIP checkpoint to the scorer's ONNX model directory.
 
     Give --hf DIR, or --config NAME with --checkpoint FILE or --random-init.
@@ -129,7 +135,10 @@ def export(config, checkpoint, hf_dir, random_init, seed, out, name, no_int8, fo
         towers = tinyclip_towers(config, checkpoint=Path(checkpoint) if checkpoint else None, seed=seed)
         source = {"exported_from": str(Path(checkpoint).resolve()) if checkpoint else f"random-init {config} seed {seed}"}
     weights = "random-init" if random_init else "pretrained"
-    target = write_model_dir(Path(out), towers, name=name or Path(out).name, weights=weights, source=source, int8=not no_int8, force=force)
+    with progress_bars(show_progress) as progress:
+        target = write_model_dir(
+            Path(out), towers, name=name or Path(out).name, weights=weights, source=source, int8=not no_int8, force=force, progress=progress
+        )
     note = " (random weights: scores mean nothing)" if random_init else ""
     click.echo(f"exported {towers.architecture} to {target}{note}", err=True)
     return 0

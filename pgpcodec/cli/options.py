@@ -7,6 +7,7 @@ import functools
 import click
 
 from ..errors import UsageError
+from ..pipeline import DEFAULT_KERNEL_SIZE, DEFAULT_LOGIT_SCALE, DEFAULT_SIGMA_MAX, DEFAULT_SIGMA_ONE
 
 
 def parse_box(text: str) -> tuple[int, int, int, int]:
@@ -46,6 +47,15 @@ def parse_options(pairs: tuple[str, ...], flag: str) -> dict:
     return options
 
 
+def filter_setting_options() -> list:
+    """--sigma-max, --sigma-one and --logit-scale, defaults from :class:`~pgpcodec.pipeline.PrefilterSettings`."""
+    return [
+        click.option("--sigma-max", type=float, default=DEFAULT_SIGMA_MAX, show_default=True, help="Largest blur σ (the paper's; 10 blurs harder, saves more bits, keeps less context)."),
+        click.option("--sigma-one", type=float, default=None, help=f"σ at score 1 [default: {DEFAULT_SIGMA_ONE:g}; regions: 0]."),
+        click.option("--logit-scale", type=float, default=DEFAULT_LOGIT_SCALE, show_default=True, help="Softmax scale α of tile scores (tile scorers; larger = sharper relevance)."),
+    ]
+
+
 def pipeline_options(command):
     """Scorer, prompt and filter options, shared by encode and prefilter."""
     options = [
@@ -55,9 +65,8 @@ def pipeline_options(command):
         click.option("--prompt-processor", default="nltk", show_default=True, help="How the prompt is reduced before scoring."),
         click.option("--profile", type=click.Choice(["native", "reference"]), default="native", show_default=True, help="Filter profile: native (seam-free, full resolution) or the paper's reference."),
         click.option("--sigma-map", default=None, help="exponential, linear, reciprocal, … (default: the scorer's preference, else exponential)."),
-        click.option("--sigma-max", type=float, default=10.0, show_default=True, help="Largest blur σ."),
-        click.option("--sigma-one", type=float, default=None, help="σ at score 1 (default 0.5; regions: 0)."),
-        click.option("--kernel-size", type=int, default=11, show_default=True, help="Kernel size of the reference profile."),
+        *filter_setting_options(),
+        click.option("--kernel-size", type=int, default=DEFAULT_KERNEL_SIZE, show_default=True, help="Kernel size of the reference profile."),
         click.option("--target-tiles", type=int, default=24, show_default=True, help="Tile count the stride aims for (tile scorers)."),
         click.option("--no-overlap", is_flag=True, help="Stride = tile size (the paper's no-overlap ablation)."),
         click.option("--tiling", type=click.Choice(["reference", "proxy"]), default="reference", show_default=True, help="Tile scorers: the paper's tiling (tile count grows with the photo), or a downscaled proxy keeping the count near --target-tiles."),
@@ -102,6 +111,7 @@ def _pipeline(codec: str | None, codec_options: dict | None, **opts):
         sigma_map=opts["sigma_map"],
         sigma_max=opts["sigma_max"],
         sigma_one=opts["sigma_one"],
+        logit_scale=opts["logit_scale"],
         kernel_size=opts["kernel_size"],
     )
     return Pipeline(

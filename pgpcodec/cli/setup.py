@@ -14,12 +14,24 @@ def setup_nltk(source, target):
     """Install the NLTK data (stop words, WordNet, POS tagger) for the nltk prompt processor.
 
     Without --from this downloads with nltk.download; offline, point --from at
-    a copied nltk_data folder.
+    a copied nltk_data folder. Either way it then writes the compact prompt
+    table (stop words and WordNet lemmas) that makes the processor start fast.
     """
     from .. import nltk_resources
 
     if source is None and target is None and not nltk_resources.missing():
-        click.echo("NLTK data already installed", err=True)
+        if nltk_resources.find_table() is not None:
+            click.echo("NLTK data already installed", err=True)
+            return 0
+        import nltk
+
+        roots = [Path(p) for p in nltk.data.path if all((Path(p) / r).is_dir() for r in ("corpora/wordnet", "corpora/stopwords"))]
+        try:
+            if not roots:
+                raise OSError("the NLTK data found is zipped or split over several folders")
+            click.echo(f"NLTK data already installed; prompt table written to {nltk_resources.write_table(roots[0])}", err=True)
+        except OSError as exc:
+            click.echo(f"NLTK data already installed; no prompt table written ({exc}): the nltk processor reads NLTK's data, slower", err=True)
         return 0
     where = nltk_resources.install(Path(source) if source else None, Path(target) if target else None)
     click.echo(f"NLTK data installed in {where}", err=True)

@@ -72,7 +72,9 @@ def _towers_for(entry: ModelEntry, source: HubSource | UrlSource, staging: Path,
     return tinyclip_towers(entry.architecture, checkpoint=fetched[0].path)
 
 
-def pull(name_or_repo: str, *, revision: str | None = None, install_as: str | None = None, force: bool = False, int8: bool = True) -> Path:
+def pull(
+    name_or_repo: str, *, revision: str | None = None, install_as: str | None = None, force: bool = False, int8: bool = True, progress=None
+) -> Path:
     """Download a registry model (or a Hugging Face CLIP repo), export it to ONNX and install it."""
     from .export import write_model_dir
 
@@ -91,7 +93,8 @@ def pull(name_or_repo: str, *, revision: str | None = None, install_as: str | No
             failures.append(exc)
             continue
         towers = _towers_for(entry, source, staging, fetched)
-        write_model_dir(target, towers, name=name, weights="pretrained", source=_source_record(entry, source, staging, fetched), int8=int8, force=True)
+        write_model_dir(target, towers, name=name, weights="pretrained", source=_source_record(entry, source, staging, fetched), int8=int8, force=True,
+                        progress=progress)
         record_hashes(fetched)
         shutil.rmtree(staging, ignore_errors=True)
         return target
@@ -103,7 +106,7 @@ def pull(name_or_repo: str, *, revision: str | None = None, install_as: str | No
     )
 
 
-def import_model(name: str, path: Path, *, config: str | None = None, force: bool = False, int8: bool = True) -> Path:
+def import_model(name: str, path: Path, *, config: str | None = None, force: bool = False, int8: bool = True, progress=None) -> Path:
     """Install files brought over by hand: a model directory, a transformers folder or a TinyCLIP .pt file."""
     from .export import hf_towers, tinyclip_towers, write_model_dir
 
@@ -125,7 +128,7 @@ def import_model(name: str, path: Path, *, config: str | None = None, force: boo
         source["files"] = {path.name: {"sha256": sha256_file(path), "size": path.stat().st_size}}
         _check_known_hash(name, path, source["files"][path.name]["sha256"])
         towers = tinyclip_towers(architecture, checkpoint=path)
-    return write_model_dir(target, towers, name=name, weights="pretrained", source=source, int8=int8, force=True)
+    return write_model_dir(target, towers, name=name, weights="pretrained", source=source, int8=int8, force=True, progress=progress)
 
 
 def _check_known_hash(name: str, path: Path, actual: str) -> None:

@@ -89,7 +89,7 @@ class RegionsScorer(Scorer):
     def score(self, image: np.ndarray, prompt: str, *, regions: Sequence[Box] = ()) -> ScoreMap:
         height, width = image.shape[:2]
         if not regions:
-            raise InputError("the regions scorer needs at least one region", "add --regions x0,y0,x1,y1 (repeatable)")
+            raise InputError("the regions scorer needs at least one region", "give regions as (x0, y0, x1, y1) boxes", parameter="regions")
         boxes = validate_boxes(regions, width, height)
         relevance = region_relevance(width, height, boxes, self.margin, self.ramp)
         return ScoreMap(relevance, BlockGrid(1, (width, height), (width, height)), prompt_used=prompt)

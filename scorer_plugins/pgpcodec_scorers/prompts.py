@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 
@@ -62,36 +63,24 @@ def prune_to_fit(words: list[str], tags: list[str], fits: Callable[[str], bool])
     return kept(low)
 
 
-def _wordnet_pos(tag: str) -> str:
-    return {"J": "a", "V": "v", "R": "r"}.get(tag[:1], "n")
+TOKEN = re.compile(r"\w+(?=n't\b)|n't\b|'(?:s|re|ve|ll|d|m)\b|\w+(?:-\w+)*|[^\w\s]", re.IGNORECASE)
+"""Words (hyphenated ones whole), the clitics NLTK's ``word_tokenize`` splits off (n't 's 're 've 'll 'd 'm), and punctuation."""
 
 
-def english_wordnet():
-    """NLTK's WordNet reader for lemmatisation, loaded without its multilingual sense map.
-
-    On every load NLTK maps WordNet senses for the Open Multilingual Wordnet
-    (two passes over index.sense): about 4 s of a 5 s load here, for data
-    that lemmatisation never touches.
-    """
-    import warnings
-
-    import nltk
-    from nltk.corpus.reader.wordnet import WordNetCorpusReader
-
-    class EnglishWordNet(WordNetCorpusReader):
-        def map_wn(self, version="wordnet"):
-            return None
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "multilingual functions are not available": not used here
-        return EnglishWordNet(nltk.data.find("corpora/wordnet"), None)
+def tokenize(text: str) -> list[str]:
+    """Treebank-style word tokens, as NLTK's ``word_tokenize(text, preserve_line=True)`` gives for prompts
+    (checked against it in tests/test_prompts.py), without importing NLTK."""
+    return TOKEN.findall(text)
 
 
 class NltkPromptProcessor(PromptProcessor):
-    """Instruction phrases removed, stop words dropped, WordNet lemmas, pruned by POS to fit.
+    """Instruction phrases removed, stop words dropped, WordNet (noun) lemmas, pruned by POS to fit.
 
-    NLTK data is loaded once, eagerly and under a lock, because NLTK's lazy
-    corpus loaders are not thread-safe.
+    The stop words and WordNet's morphology come from the compact table that
+    ``pgpcodec setup-nltk`` writes (:mod:`pgpcodec.nltk_resources`; built from
+    NLTK's data when the table is missing). NLTK's POS tagger is loaded only
+    when a prompt is too long for the scorer and has to be pruned, once,
+    under a lock (NLTK's loaders are not thread-safe).
     """
 
     name = "nltk"
@@ -100,33 +89,45 @@ class NltkPromptProcessor(PromptProcessor):
     def __init__(self):
         from pgpcodec import nltk_resources
 
-        nltk_resources.require()
-        from nltk.corpus import stopwords
-        from nltk.tag import PerceptronTagger
-
+        if nltk_resources.find_table() is None:
+            nltk_resources.require_data("corpora/stopwords", "corpora/wordnet")
         with self._lock:
-            self.wordnet = english_wordnet()
-            self.stop_words = frozenset(stopwords.words("english"))
-            self.tagger = PerceptronTagger()
+            self.table = nltk_resources.load_table()
+        self.stop_words = self.table.stopwords
+        self._tagger = None
 
-    def lemmatize(self, word: str, tag: str) -> str:
-        """The shortest WordNet lemma for the word's part of speech, as NLTK's WordNetLemmatizer gives."""
-        lemmas = self.wordnet._morphy(word, _wordnet_pos(tag))
-        return min(lemmas, key=len) if lemmas else word
+    @property
+    def tagger(self):
+        """NLTK's averaged perceptron tagger, loaded on first use."""
+        if self._tagger is None:
+            from pgpcodec import nltk_resources
+
+            nltk_resources.require_data("taggers/averaged_perceptron_tagger_eng")
+            with self._lock:
+                if self._tagger is None:
+                    from nltk.tag import PerceptronTagger
+
+                    self._tagger = PerceptronTagger()
+        return self._tagger
+
+    def lemmatize(self, word: str) -> str:
+        """The word's WordNet lemma as a noun, as NLTK's ``WordNetLemmatizer().lemmatize(word)`` gives."""
+        return self.table.lemma(word)
 
     def process(self, prompt: str, fits: Callable[[str], bool] | None = None) -> str:
-        from nltk.tokenize import word_tokenize
-
         text = strip_instructions(prompt)
-        # Tag the whole sentence first: the tagger needs the stop words as context.
-        tagged = [(w, t) for w, t in self.tagger.tag(word_tokenize(text, preserve_line=True)) if w.lower() not in self.stop_words]
-        if not tagged and text:
+        tokens = tokenize(text)
+        kept = [i for i, w in enumerate(tokens) if w.lower() not in self.stop_words]
+        lemmas = [self.lemmatize(tokens[i]) for i in kept]
+        if not lemmas and text:
             # Nothing but stop words ("What is this?"): embed the cleaned prompt rather than nothing.
-            tagged = self.tagger.tag(text.split())
-        lemmas = [self.lemmatize(w, t) for w, t in tagged]
-        if fits is not None:
-            lemmas = prune_to_fit(lemmas, [t for _, t in tagged], fits)
-        return " ".join(lemmas)
+            tokens = text.split()
+            kept, lemmas = list(range(len(tokens))), tokens
+        if fits is None or fits(" ".join(lemmas)):
+            return " ".join(lemmas)
+        # Too long: tag the whole sentence (the tagger needs the stop words as context), drop by POS.
+        tags = [tag for _, tag in self.tagger.tag(tokens)]
+        return " ".join(prune_to_fit(lemmas, [tags[i] for i in kept], fits))
 
 
 class NoPromptProcessor(PromptProcessor):

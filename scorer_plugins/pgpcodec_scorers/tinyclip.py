@@ -88,7 +88,7 @@ class TinyClipScorer(TileScorer):
     model directory), ``precision`` (``fp32`` or ``int8``; int8 needs the
     model's int8 vision graph), ``threads`` (intra-op threads, default all cores),
     ``batch_size`` (tiles per vision run), plus the TileScorer options
-    ``target_tiles``, ``logit_scale`` (default 50, not the model's own),
+    ``target_tiles``, ``logit_scale`` (default 20, the paper's α, not the model's own; a pipeline sets it from ``--logit-scale``),
     ``overlap`` and ``tiling`` (``reference`` or ``proxy``). Safe to share
     between threads: onnxruntime sessions and tokenizers may be called
     concurrently, and the text cache is locked.

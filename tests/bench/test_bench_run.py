@@ -32,13 +32,19 @@ def test_bench_writes_rows_summary_table_and_plots(tiny_manifest, tmp_path, caps
     assert set(summary["bd_rate"]["prefilter"]) == {"jpeg", "webp"}
     assert (out / "plots" / "jpeg.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "plots" / "webp.png").exists()
-    assert "| variant | jpeg | webp |" in (out / "bdrate.md").read_text()
+    table = (out / "bdrate.md").read_text()
+    assert "| variant | jpeg | jpeg context | webp | webp context |" in table
+    assert "| plain (plain codec) | anchor | " in table
+    assert summary["context_psnr"]["long_side"] == 448
+    assert summary["context_psnr"]["mean_db"]["prefilter"]["jpeg"] < summary["context_psnr"]["mean_db"]["plain"]["jpeg"]
+    assert "context" in stdout
     # the prefilter spends fewer bits than the plain codec at the same quality and keeps the regions
     by_key = {(r["variant"], r["codec"], r["quality"], r["row"]): r for r in rows}
     for row in {r["row"] for r in rows}:
         plain, pre = by_key[("plain", "jpeg", 70.0, row)], by_key[("prefilter", "jpeg", 70.0, row)]
         assert pre["bytes"] < plain["bytes"]
         assert pre["outside_psnr"] < plain["outside_psnr"]
+        assert pre["context_psnr"] < plain["context_psnr"]
         assert pre["roi_psnr"] == pytest.approx(plain["roi_psnr"], abs=1.5)
     # downsampling counts bits per original pixel
     down = by_key[("downsample:2", "jpeg", 70.0, rows[0]["row"])]
