@@ -57,6 +57,10 @@ class InputError(PgpcodecError):
     """An input file or prompt that cannot be used."""
 
 
+class OutputError(PgpcodecError):
+    """An output that cannot be written: read-only folder, disk full, file-size limit, name too long, …"""
+
+
 class UnknownPluginError(UsageError):
     """A scorer, codec, prompt processor or sigma map name that is not registered."""
 

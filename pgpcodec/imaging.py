@@ -2,20 +2,59 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import io
+import logging
 import os
+import stat
 import struct
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, OutputError
 
 DEFAULT_MAX_PIXELS = 100_000_000
 """Largest image accepted by default (100 MP); overridable per call and by PGPCODEC_MAX_PIXELS."""
+
+
+INPUT_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", "HEIF", "AVIF", "PPM")
+"""Pillow formats :func:`load_image` opens by default.
+
+Every other Pillow format is refused before its plugin sees the bytes.
+Overridable per call (``formats=``) and by ``PGPCODEC_INPUT_FORMATS``
+(comma-separated Pillow format names)."""
+
+NEVER_FORMATS = frozenset({"EPS", "PS", "PDF"})
+"""Formats never opened, whatever the configuration: Pillow hands them to Ghostscript, an external program."""
+
+
+def input_formats(formats=None) -> tuple[str, ...]:
+    """The allow-list in force: ``formats``, else ``PGPCODEC_INPUT_FORMATS``, else :data:`INPUT_FORMATS`."""
+    from .errors import UsageError
+
+    if formats is None:
+        configured = os.environ.get("PGPCODEC_INPUT_FORMATS", "").strip()
+        formats = configured.split(",") if configured else INPUT_FORMATS
+    chosen = tuple(dict.fromkeys(str(name).strip().upper() for name in formats if str(name).strip()))
+    refused = sorted(NEVER_FORMATS.intersection(chosen))
+    if refused:
+        raise UsageError(f"input formats {', '.join(refused)} are never opened (Pillow runs Ghostscript for them)", "remove them from PGPCODEC_INPUT_FORMATS")
+    if not chosen:
+        raise UsageError("the list of input formats is empty", f"set PGPCODEC_INPUT_FORMATS to e.g. {','.join(INPUT_FORMATS)}")
+    from PIL import Image
+
+    _register_heif()
+    Image.init()
+    unknown = [name for name in chosen if name not in Image.OPEN]
+    if unknown and chosen != INPUT_FORMATS:  # the defaults may name a format this Pillow build lacks
+        raise UsageError(f"input format {unknown[0]} is not one Pillow can open here", f"known: {', '.join(sorted(Image.OPEN))}")
+    return tuple(name for name in chosen if name in Image.OPEN)
 
 
 def max_pixels() -> int:
@@ -42,8 +81,11 @@ def check_pixel_limit(width: int, height: int, name: str, limit: int | None = No
         )
 
 
-def load_image(source: str | os.PathLike | bytes, *, limit: int | None = None) -> tuple[np.ndarray, list[str]]:
+def load_image(source: str | os.PathLike | bytes, *, limit: int | None = None, formats=None) -> tuple[np.ndarray, list[str]]:
     """Decode a file or bytes to (H, W, 3) uint8 RGB, honouring EXIF orientation.
+
+    Only the Pillow formats of :func:`input_formats` are opened (``formats``
+    overrides the allow-list for this call); EPS, PS and PDF never are.
 
     Returns the array and notes about what was done to it (first frame of an
     animation, alpha dropped, …). Raises :class:`InputError` for anything
@@ -51,6 +93,7 @@ def load_image(source: str | os.PathLike | bytes, *, limit: int | None = None) -
     """
     _register_heif()
     limit = max_pixels() if limit is None else limit
+    allowed = input_formats(formats)
     name = "<bytes>" if isinstance(source, (bytes, bytearray)) else str(source)
     if not isinstance(source, (bytes, bytearray)):
         path = Path(source)
@@ -65,9 +108,15 @@ def load_image(source: str | os.PathLike | bytes, *, limit: int | None = None) -
     # they become notes on this image instead of stray lines on stderr.
     # (catch_warnings is process-wide: under threads a warning may still
     # print or be missed, never worse.)
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, _pillow_log() as logged:
         warnings.simplefilter("always")
-        array = _decode(source, name, limit, notes)
+        try:
+            array = _decode(source, name, limit, notes, allowed)
+        except InputError as exc:
+            if logged:  # what Pillow logged on the way (a TIFF with 7 samples per pixel, …) goes into the one line
+                exc.message += f": Pillow: {'; '.join(logged)}"
+            raise
+    notes.extend(f"Pillow: {text}" for text in logged)
     from PIL import Image
 
     # Pillow's bomb *warning* is dropped: pgpcodec's own limit above decides (its hard error stays on).
@@ -76,13 +125,37 @@ def load_image(source: str | os.PathLike | bytes, *, limit: int | None = None) -
     return array, notes
 
 
-def _decode(source, name: str, limit: int, notes: list[str]) -> np.ndarray:
+class _LogCapture(logging.Handler):
+    def __init__(self, records: list[str]):
+        super().__init__(logging.WARNING)
+        self.records = records
+        self.thread = threading.get_ident()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:  # this call's records, not another thread's
+            self.records.append(" ".join(record.getMessage().split()))
+
+
+@contextlib.contextmanager
+def _pillow_log():
+    """Pillow's log records while an image is read, instead of a stray stderr line (Python's last-resort handler)."""
+    records: list[str] = []
+    handler = _LogCapture(records)
+    logger = logging.getLogger("PIL")
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+
+
+def _decode(source, name: str, limit: int, notes: list[str], formats: tuple[str, ...]) -> np.ndarray:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         # Pillow's own bomb guard stays on (it raises past 2x Image.MAX_IMAGE_PIXELS);
         # our limit is checked from the header before any pixel is decoded.
-        handle = Image.open(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source)
+        handle = Image.open(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source, formats=formats)
         with handle as img:
             check_pixel_limit(*img.size, name, limit)
             frames = frame_count(img)
@@ -103,7 +176,10 @@ def _decode(source, name: str, limit: int, notes: list[str]) -> np.ndarray:
     except Image.DecompressionBombError as exc:
         raise InputError(f"{name}: refused by Pillow's decompression-bomb guard ({exc})") from None
     except UnidentifiedImageError:
-        raise InputError(f"{name}: not a readable image (not an image, or a format Pillow cannot read)", "formats: JPEG, PNG, WebP, GIF, TIFF, BMP, HEIC, AVIF, …") from None
+        raise InputError(
+            f"{name}: not a readable image (not an image, or not one of the accepted formats)",
+            f"accepted formats: {', '.join(formats)}; the list is set by PGPCODEC_INPUT_FORMATS",
+        ) from None
     except (OSError, SyntaxError, ValueError, EOFError, RuntimeError, struct.error, IndexError, KeyError, MemoryError) as exc:
         # Pillow's decoders report corrupt data with a variety of exception types.
         raise InputError(f"{name}: cannot decode image ({type(exc).__name__}: {exc})", "the file may be truncated or corrupt") from None
@@ -214,30 +290,129 @@ def _umask() -> int:
     return mask
 
 
+STREAM_KINDS = {stat.S_IFCHR: "character device", stat.S_IFIFO: "FIFO", stat.S_IFSOCK: "socket"}
+"""Special files an output is streamed into directly (no temporary file, no rename)."""
+
+
+def output_exists(path: str | os.PathLike) -> bool:
+    """Whether writing ``path`` would replace an existing file (a regular file, through symlinks too).
+
+    Character devices, FIFOs and sockets are streamed into, not replaced, so
+    they do not count: ``-o /dev/null`` needs no ``--force``.
+    """
+    try:
+        return not stat.S_ISCHR(mode := os.stat(path).st_mode) and not stat.S_ISFIFO(mode) and not stat.S_ISSOCK(mode)
+    except OSError:
+        return False
+
+
+def output_error(target: Path, exc: OSError) -> OutputError:
+    """One clear line for an output that cannot be written (read-only folder, disk full, …)."""
+    folder = target.parent if str(target.parent) else Path(".")
+    reasons = {
+        errno.EACCES: (f"cannot write in {folder}: permission denied", "choose a folder you can write to with -o"),
+        errno.EPERM: (f"cannot write in {folder}: operation not permitted", "choose a folder you can write to with -o"),
+        errno.EROFS: (f"cannot write in {folder}: read-only file system", "choose a folder on a writable file system with -o"),
+        errno.ENOSPC: ("disk full (no space left on device)", "free some space or choose another -o folder"),
+        errno.EDQUOT: ("disk quota exceeded", "free some space or choose another -o folder"),
+        errno.EFBIG: ("file too large (over the file-size limit: ulimit -f, or the file system's maximum)", "raise the limit or choose a smaller output"),
+        errno.ENAMETOOLONG: ("file name too long for the file system", "choose a shorter -o name"),
+        errno.EPIPE: ("the reader closed the pipe", "keep the reading end open until pgpcodec finishes"),
+    }
+    message, hint = reasons.get(exc.errno, (f"cannot write: {exc.strerror or exc}", None))
+    return OutputError(f"{target}: {message}", hint)
+
+
+def _name_fits(target: Path, folder: Path) -> None:
+    try:
+        limit = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return
+    if limit and len(os.fsencode(target.name)) > limit:
+        raise OutputError(f"{target}: file name too long for the file system ({len(os.fsencode(target.name))} bytes, at most {limit})", "choose a shorter -o name")
+
+
+def check_output_name(path: str | os.PathLike) -> None:
+    """Refuse, before any work, an output whose name the file system cannot hold."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    while not folder.exists() and folder != folder.parent:  # a folder still to be created: its nearest parent decides
+        folder = folder.parent
+    _name_fits(target, folder)
+
+
+def _write_stream(target: Path, data: bytes, mode: int) -> None:
+    """Write straight into a character device, FIFO or socket: nothing is created, renamed or removed."""
+    try:
+        if stat.S_ISSOCK(mode):
+            import socket
+
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.connect(os.fspath(target))
+                sock.sendall(data)
+            return
+        with open(target, "wb") as handle:  # a FIFO blocks here until a reader opens it
+            handle.write(data)
+    except OSError as exc:
+        raise output_error(target, exc) from None
+
+
 def write_atomic(path: str | os.PathLike, data: bytes, *, force: bool = False) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder, then rename.
 
     Refuses to replace an existing file unless ``force``. The temporary file
-    is removed if anything fails.
+    is removed if anything fails. Only regular files are ever replaced:
+
+    - a character device, FIFO or socket (``/dev/null``, a named pipe,
+      ``/dev/stdout`` on a pipe) is written directly, streaming, with no
+      temporary file and no rename;
+    - a symlink is followed: its target is written atomically, next to the
+      target, and the link stays a link;
+    - a block device or any other special file is refused.
+
+    OS failures (read-only folder, disk full, file-size limit, a name too
+    long) raise :class:`OutputError` with one clear line.
     """
     target = Path(path)
-    if target.exists() and not force:
-        raise InputError(f"{target}: already exists", "pass --force to overwrite it")
-    if target.is_dir():
-        raise InputError(f"{target}: is a directory")
+    try:
+        mode = os.stat(target).st_mode  # follows symlinks: what a write would reach
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise output_error(target, exc) from None
+    if mode is not None:
+        if stat.S_IFMT(mode) in STREAM_KINDS:
+            _write_stream(target, data, mode)
+            return
+        if stat.S_ISDIR(mode):
+            raise InputError(f"{target}: is a directory")
+        if not stat.S_ISREG(mode):
+            raise OutputError(f"{target}: is a block device or another special file; pgpcodec never writes into one", "choose a regular file with -o")
+        if not force:
+            raise InputError(f"{target}: already exists", "pass --force to overwrite it")
+    if target.is_symlink():  # to a regular file, or dangling: write the file it names, next to it
+        target = Path(os.path.realpath(target))
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(f"{target}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    _name_fits(target, folder)
+    tmp = None
     try:
+        # The temporary name is kept short, so that a name which fits also fits with the temporary decoration.
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:32]}.", suffix=".tmp", dir=folder)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; outputs get the usual permissions
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except OSError as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise output_error(target, exc) from None
+    except BaseException:  # Ctrl-C, SIGTERM, SIGHUP (pgpcodec.cli turns these into exceptions)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise
 
 

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from hostile_files import gradient, png_bytes
 
-from pgpcodec.errors import InputError
+from pgpcodec.errors import InputError, OutputError
 from pgpcodec.imaging import write_atomic
 from pgpcodec.pipeline import Pipeline
 from pgpcodec.testing.plugin import invoke_cli
@@ -25,7 +25,7 @@ def test_write_atomic_leaves_no_temporary_file_when_the_write_fails(tmp_path, mo
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", failing_replace)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(OutputError, match="disk full"):
         write_atomic(target, b"data")
     assert list(tmp_path.iterdir()) == []
 

@@ -163,6 +163,8 @@ def test_cli_batch_of_hostile_files_gives_one_line_each_and_no_traceback(scorer,
     assert code == 1  # some files failed
     assert "Traceback" not in stderr + stdout and "internal error" not in stderr and "Warning" not in stderr
     lines = [line for line in stderr.splitlines() if line.strip()]
+    failed = sum(1 for name in expected.values() if name != "ok")
+    assert lines.pop() == f"done {len(files) - failed}, failed {failed}"  # the batch's summary line
     assert len(lines) == len(files), stderr
     for path in files:
         mine = [line for line in lines if str(path) in line.split(" -> ")[0]]

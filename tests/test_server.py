@@ -303,3 +303,23 @@ def test_fit_setting_downsizes_and_reports_both_sizes(port):
 def test_bad_fit_setting_is_422(port, fit):
     status, _, body = encode(port, {"fit": fit})
     assert status == 422 and error_type(body) == "bad_settings"
+
+
+def test_eps_upload_never_reaches_ghostscript(port, tmp_path, monkeypatch):
+    """An EPS named .jpg is refused by the input-format allow-list; a fake `gs` on PATH records any call."""
+    import os
+
+    from PIL import EpsImagePlugin, Image
+
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    calls = tmp_path / "gs-calls"
+    (folder / "gs").write_text(f'#!/bin/sh\necho "$@" >> {calls}\n[ "$1" = --version ] && echo 10.02.1\nexit 0\n')
+    (folder / "gs").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(EpsImagePlugin, "gs_binary", None)  # Pillow caches its gs lookup
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), (200, 10, 10)).save(buffer, "EPS")
+    status, _, body = encode(port, image=buffer.getvalue())
+    assert not calls.exists(), calls.read_text()
+    assert status == 400 and "accepted formats" in json.loads(body)["error"]["hint"]

@@ -97,15 +97,21 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def main(argv: list[str] | None = None) -> None:
+    from .signals import Terminated, handle_termination, received
+
     args = sys.argv[1:] if argv is None else list(argv)
     try:
-        with warnings.catch_warnings():
+        with handle_termination(), warnings.catch_warnings():
             if not _debug_requested(args):
                 warnings.showwarning = _show_warning  # one line, like errors; --debug keeps file:line
             code = cli.main(args=args, prog_name="pgpcodec", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("pgpcodec: aborted", err=True)
-        code = 130
+    except (click.exceptions.Abort, Terminated) as exc:
+        if received:  # SIGTERM / SIGHUP: everything was cleaned up on the way out, as for Ctrl-C
+            click.echo(f"pgpcodec: {Terminated(received[0])}", err=True)
+            code = 128 + received[0]
+        else:
+            click.echo("pgpcodec: aborted", err=True)
+            code = 130
     except click.ClickException as exc:
         exc.show()
         code = exc.exit_code

@@ -10,14 +10,8 @@ import click
 
 from ..errors import InputError, PgpcodecError, UsageError
 from .options import build_pipeline, fit_input, fit_rule, parse_box, pipeline_options, size_label
+from .paths import as_path, check_plan, expand_inputs, is_dash, is_folder, label, read_stdin, write_output
 from .progress import PROGRESS_OPTION
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
-    except OSError:
-        return False
 
 
 def distinct_names(inputs: list[Path], folder: Path, extension: str) -> list[Path]:
@@ -40,38 +34,105 @@ def distinct_names(inputs: list[Path], folder: Path, extension: str) -> list[Pat
     return targets
 
 
-def output_paths(images: tuple[str, ...], output: str | None, extension: str) -> list[Path]:
-    """Where each output goes: ``-o FILE`` for one image, ``-o FOLDER`` (created) for several."""
-    inputs = [Path(p) for p in images]
+def output_paths(images: tuple[str, ...], output: str | None, extension: str, *, recursive: bool = False) -> list[tuple[Path, Path]]:
+    """(input, output) pairs: ``-o FILE`` (or ``-``) for one image, ``-o FOLDER`` for several or for folder inputs.
+
+    A folder's images keep their place in the tree: ``DIR/sub/a.png`` goes to
+    ``FOLDER/sub/a.jpg``. Nothing is checked or created here; see :func:`check_plan`.
+    """
+    exclude = Path(output) if output and not is_dash(output) else None
+    items = expand_inputs(images, recursive, exclude)
+    from_folder = any(not is_dash(i) and is_folder(i) for i in images)
+    inputs = [source for source, _ in items]
     if output is None:
+        if any(is_dash(p) for p in inputs):
+            raise UsageError("reading stdin ('-') needs -o", "give -o FILE, or -o - for stdout")
+        if from_folder:
+            raise UsageError("a folder input needs -o FOLDER", "the output tree under FOLDER mirrors the input tree")
         targets = [p.with_name(p.stem + ".pgp" + extension) for p in inputs]
-    elif len(inputs) == 1 and not Path(output).is_dir() and not output.endswith(os.sep):
-        targets = [Path(output)]
+    elif len(items) == 1 and not from_folder and (is_dash(output) or (not is_folder(output) and not output.endswith(os.sep))):
+        targets = [as_path(output)]
     else:
-        folder = Path(output)
+        if is_dash(output):
+            raise UsageError("-o - (stdout) takes one image", "give -o FOLDER for several")
+        folder = as_path(output)
         if folder.exists() and not folder.is_dir():
             raise UsageError(f"-o {output}: several images need an output folder, and this is a file")
-        folder.mkdir(parents=True, exist_ok=True)
-        targets = distinct_names(inputs, folder, extension)
-    for source, target in zip(inputs, targets):
-        if _same_file(source, target):
-            raise InputError(f"{target}: the output would overwrite the input", "choose another -o path")
-    return targets
+        groups: dict[Path, list[int]] = {}
+        for index, (_, relative) in enumerate(items):
+            groups.setdefault(relative.parent, []).append(index)
+        targets = [Path()] * len(items)
+        for parent, indices in groups.items():
+            for index, target in zip(indices, distinct_names([items[i][1] for i in indices], folder / parent, extension)):
+                targets[index] = target
+    return list(zip(inputs, targets))
+
+
+def check_extension(output: str | None, codec, force_extension: bool) -> None:
+    """Refuse ``-o out.heic`` for a JPEG: an extension of another codec or image format, unless ``--force-extension``."""
+    if output is None or is_dash(output) or force_extension or is_folder(output) or output.endswith(os.sep):
+        return
+    from PIL import Image
+
+    from ..imaging import _register_heif
+    from ..plugins import get_registry
+
+    suffix = Path(output).suffix.lower()
+    if not suffix or suffix == codec.extension:
+        return
+    _register_heif()
+    Image.init()
+    pillow = {ext.lower(): fmt for ext, fmt in Image.registered_extensions().items()}
+    if suffix in pillow and pillow[suffix] == pillow.get(codec.extension):
+        return  # another spelling of the same format: .jpeg for .jpg, .heif for .heic
+    registry = get_registry()
+    owners = [name for name in registry.names("codec") if getattr(registry.registration("codec", name).factory, "extension", None) == suffix]
+    if owners or suffix in pillow:
+        what = f"codec {owners[0]!r}" if owners else f"{pillow[suffix]} images"
+        raise UsageError(
+            f"-o {output}: {suffix} is the extension of {what}, but the codec is {codec.name!r} ({codec.extension})",
+            f"name it {Path(output).with_suffix(codec.extension)}, choose that codec with -c, or pass --force-extension",
+        )
+
+
+def make_folder(target: Path) -> None:
+    """Create the folder an output goes into (``-o FOLDER``, or a subfolder of a mirrored tree)."""
+    from ..imaging import output_error
+
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(target, exc) from None
 
 
 class Batch:
-    """Runs one job per image; a failure is reported and the rest carry on."""
+    """Runs one job per image; a failure is reported and the rest carry on.
 
-    def __init__(self, count: int, show_progress: bool | None = None):
+    With ``as_json`` a failure is a JSON object on stdout too
+    (``{"input", "error", "hint"}``). A batch of several images ends with a
+    summary: ``{"summary": {"done", "failed"}}`` on stdout with ``as_json``,
+    else a ``done N, failed M`` line on stderr.
+    """
+
+    def __init__(self, count: int, show_progress: bool | None = None, as_json: bool = False):
         self.count = count
         self.failed = 0
         self.show_progress = show_progress
+        self.as_json = as_json
         self.bars = None
         """While running: a progress(task, done, total) callback drawing bars under the batch's (None: no bars)."""
 
+    def _failed(self, console, source, message: str, hint: str | None) -> None:
+        from rich.markup import escape
+
+        self.failed += 1
+        message = " ".join(message.split())  # one line per file, whatever the exception text holds
+        console.print(f"[red]error[/red]: {escape(message)}" + (f" ({escape(hint)})" if hint else ""), markup=True)
+        if self.as_json:
+            click.echo(json.dumps({"input": label(source), "error": message, "hint": hint}))
+
     def run(self, items, job):
         from rich.console import Console
-        from rich.markup import escape
         from rich.progress import Progress
 
         from . import flag_hint
@@ -83,21 +144,22 @@ class Batch:
             self.bars = Bars(progress) if show_bar else None
             task = progress.add_task("encoding", total=self.count) if self.count > 1 else None
             for source, target in items:
+                name = label(source)
                 try:
                     job(Path(source), target, console)
                 except PgpcodecError as exc:
-                    self.failed += 1
-                    message = exc.message if exc.message.startswith(str(source)) else f"{source}: {exc.message}"
-                    message = " ".join(message.split())  # one line per file, whatever the exception text holds
-                    hint = flag_hint(exc)
-                    console.print(f"[red]error[/red]: {escape(message)}" + (f" ({escape(hint)})" if hint else ""), markup=True)
+                    self._failed(console, source, exc.message if exc.message.startswith(name) else f"{name}: {exc.message}", flag_hint(exc))
                 except Exception as exc:  # a batch never dies on one file
                     if os.environ.get("PGPCODEC_DEBUG"):
                         raise
-                    self.failed += 1
-                    console.print(f"[red]error[/red]: {escape(f'{source}: internal error: {type(exc).__name__}: {exc}')}", markup=True)
+                    self._failed(console, source, f"{name}: internal error: {type(exc).__name__}: {exc}", None)
                 if task is not None:
                     progress.advance(task)
+        done = self.count - self.failed
+        if self.count > 1 and self.as_json:
+            click.echo(json.dumps({"summary": {"done": done, "failed": self.failed}}))
+        elif self.count > 1:
+            console.print(f"done {done}, failed {self.failed}", markup=False)
         return 1 if self.failed else 0
 
 
@@ -144,7 +206,9 @@ def _boxes(regions: tuple[str, ...]) -> list[tuple[int, int, int, int]]:
 @click.option("--codec-option", "codec_option", multiple=True, metavar="KEY=VALUE", help="An option for the codec factory, e.g. qpa=1 or timeout=60; repeatable.")
 @click.option("--target-bytes", type=int, default=None, help="Best quality whose file is at most N bytes (instead of -q).")
 @click.option("--target-bpp", type=float, default=None, help="Best quality at most X bits per pixel (instead of -q).")
-@click.option("-o", "--output", default=None, help="Output file (one image) or folder (several).")
+@click.option("-o", "--output", default=None, help="Output file (one image; - for stdout) or folder (several, or folder inputs).")
+@click.option("-r", "--recursive", is_flag=True, help="Folder inputs: encode the images in them and below; -o FOLDER mirrors the tree.")
+@click.option("--force-extension", is_flag=True, help="Allow an -o extension that belongs to another codec or image format.")
 @click.option("--no-prefilter", is_flag=True, help="Encode the image as is (the plain-codec anchor).")
 @click.option("--save-filtered", type=click.Path(dir_okay=False), default=None, help="Also write the prefiltered image as PNG.")
 @click.option("--explain", type=click.Path(dir_okay=False), default=None, help="Write a PNG: image, score heatmap and σ map side by side.")
@@ -154,11 +218,14 @@ def _boxes(regions: tuple[str, ...]) -> list[tuple[int, int, int, int]]:
 @pipeline_options
 def encode(
     images, codec, quality, qp, preset, codec_option, target_bytes, target_bpp,
-    output, no_prefilter, save_filtered, explain, force, as_json, show_progress, **opts,
+    output, no_prefilter, save_filtered, explain, force, as_json, show_progress, recursive=False, force_extension=False, **opts,
 ):
-    """Prefilter IMAGES for the prompt and encode them with a standard codec."""
+    """Prefilter IMAGES for the prompt and encode them with a standard codec.
+
+    IMAGES are files, folders (with --recursive) or - for stdin.
+    """
     from ..guard import PluginRef, call_plugin
-    from ..imaging import load_image, png_bytes, write_atomic
+    from ..imaging import load_image, output_exists, png_bytes
     from ..pipeline import codec_notes, encode_pixels, with_original_size
 
     rule = fit_rule(opts["fit"])
@@ -183,15 +250,17 @@ def encode(
         raise UsageError("--save-filtered and --explain take one image at a time")
     if no_prefilter and (save_filtered or explain):
         raise UsageError("--save-filtered and --explain need the prefilter; drop --no-prefilter")
-    targets = output_paths(images, output, codec_.extension)
-    for side in (save_filtered, explain):
-        if side and any(_same_file(Path(src), Path(side)) for src in images):
-            raise InputError(f"{side}: would overwrite the input", "choose another path")
+    plan = output_paths(images, output, codec_.extension, recursive=recursive)
+    if as_json and any(is_dash(p) for p in (output, save_filtered, explain)):
+        raise UsageError("--json prints on stdout, and so does -o -", "write the output to a file, or drop --json")
+    # Before any work: no output is an input of this run (any spelling, symlink or hard link), nor another output.
+    check_plan([source for source, _ in plan], [*(("-o", target) for _, target in plan), ("--save-filtered", save_filtered), ("--explain", explain)])
+    check_extension(output if len(plan) == 1 else None, codec_, force_extension)
 
     def job(source: Path, target: Path, console) -> None:
-        if target.exists() and not force:
+        if output_exists(target) and not force:
             raise InputError(f"{target}: already exists", "pass --force to overwrite it")
-        array, notes = load_image(source, limit=opts["max_pixels"])
+        array, notes = load_image(read_stdin() if is_dash(source) else source, limit=opts["max_pixels"])
         array, job_boxes, fitted = fit_input(array, notes, rule, boxes)
         codec_.progress = batch.bars  # cheng2020 and rate searches report; fast codecs ignore it
         if pipeline is None:
@@ -202,55 +271,60 @@ def encode(
             result = pipeline.encode_filtered(filtered, quality, **rate)
             notes += result.notes  # the scorer's and the codec's
             if save_filtered:
-                write_atomic(save_filtered, png_bytes(filtered.image), force=force)
+                write_output(as_path(save_filtered), png_bytes(filtered.image), force=force)
             if explain:
                 from ..explain import explain_png
 
-                write_atomic(explain, explain_png(array, filtered), force=force)
+                write_output(as_path(explain), explain_png(array, filtered), force=force)
         if fitted is not None:
             result = with_original_size(result, fitted.original_size, fitted.target)
-        write_atomic(target, result.data, force=force)
-        info = {"input": str(source), "output": str(target), **result.to_dict(), "notes": notes}
+        if not is_dash(target):
+            make_folder(target)
+        write_output(target, result.data, force=force)
+        info = {"input": label(source), "output": label(target, "stdout"), **result.to_dict(), "notes": notes}
         if as_json:
             click.echo(json.dumps(info))
         else:
             timings = ", ".join(f"{k} {v:.3f} s" for k, v in result.timings.items())
             note = f"  [{'; '.join(notes)}]" if notes else ""
             console.print(
-                f"{source} -> {target}  {size_label(result)}{result.codec} {codec_.quality_label} {result.quality:g}  {len(result.data):,} bytes  "
+                f"{label(source)} -> {label(target, 'stdout')}  {size_label(result)}{result.codec} {codec_.quality_label} {result.quality:g}  {len(result.data):,} bytes  "
                 f"{result.bpp:.4f} bpp  ({timings}){note}",
                 markup=False,
             )
 
-    batch = Batch(len(images), show_progress)
-    return batch.run(zip(images, targets), job)
+    batch = Batch(len(plan), show_progress, as_json)
+    return batch.run(plan, job)
 
 
 @click.command()
 @click.argument("image", type=click.Path())
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Where to write the filtered PNG.")
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="Where to write the filtered PNG (default IMAGE-stem.filtered.png next to it; - for stdout).")
 @click.option("--explain", type=click.Path(dir_okay=False), default=None, help="Also write the explain picture.")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @pipeline_options
 def prefilter(image, output, explain, force, **opts):
-    """Write the prefiltered IMAGE as a lossless PNG, without encoding it."""
-    from ..imaging import load_image, png_bytes, write_atomic
+    """Write the prefiltered IMAGE (a file, or - for stdin) as a lossless PNG, without encoding it."""
+    from ..imaging import load_image, png_bytes
 
-    for path in (output, explain):
-        if path and _same_file(Path(image), Path(path)):
-            raise InputError(f"{path}: the output would overwrite the input", "choose another path")
+    if output is None:
+        if is_dash(image):
+            raise UsageError("reading stdin ('-') needs -o", "give -o FILE.png, or -o - for stdout")
+        output = str(Path(image).with_name(Path(image).stem + ".filtered.png"))
+    check_plan([image], [("-o", output), ("--explain", explain)])
+    image = as_path(image)
     rule = fit_rule(opts["fit"])
     pipeline = build_pipeline(**opts)
-    array, notes = load_image(image, limit=opts["max_pixels"])
+    array, notes = load_image(read_stdin() if is_dash(image) else image, limit=opts["max_pixels"])
     array, boxes, fitted = fit_input(array, notes, rule, _boxes(opts["regions"]))
     result = pipeline.prefilter(array, opts["prompt"], regions=boxes)
-    write_atomic(output, png_bytes(result.image), force=force)
+    write_output(as_path(output), png_bytes(result.image), force=force)
     if explain:
         from ..explain import explain_png
 
-        write_atomic(explain, explain_png(array, result), force=force)
+        write_output(as_path(explain), explain_png(array, result), force=force)
     height, width = result.image.shape[:2]
     size = f"{width}x{height}" if fitted is None else f"{fitted.original_size[0]}x{fitted.original_size[1]} -> {width}x{height} (fit {fitted.target})"
     note = f"  [{'; '.join(notes + list(result.notes))}]" if notes or result.notes else ""
-    click.echo(f"{image} -> {output}  {size}  (prefilter {result.seconds:.3f} s, prompt used: {result.prompt_used!r}){note}", err=True)
+    click.echo(f"{label(image)} -> {label(output, 'stdout')}  {size}  (prefilter {result.seconds:.3f} s, prompt used: {result.prompt_used!r}){note}", err=True)
     return 0
