@@ -1,6 +1,5 @@
 """Rate targeting: the search on fake codecs, and end to end through Pipeline and the CLI."""
 
-import numpy as np
 import pytest
 
 from pgpcodec.errors import CodecError, RateTargetError, UsageError

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from hostile_files import gradient, png_bytes, png_header_only
+from hostile_files import png_bytes, png_header_only
 
 pytest.importorskip("starlette")
 uvicorn = pytest.importorskip("uvicorn")

@@ -1,6 +1,5 @@
 """The vvenc codec: padding and cropping, the size SEI, QP semantics, options and ffmpeg errors."""
 
-import os
 import stat
 
 import numpy as np

@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
             if not _debug_requested(args):
                 warnings.showwarning = _show_warning  # one line, like errors; --debug keeps file:line
             code = cli.main(args=args, prog_name="pgpcodec", standalone_mode=False)
-    except (click.exceptions.Abort, Terminated) as exc:
+    except (click.exceptions.Abort, Terminated):
         if received:  # SIGTERM / SIGHUP: everything was cleaned up on the way out, as for Ctrl-C
             click.echo(f"pgpcodec: {Terminated(received[0])}", err=True)
             code = 128 + received[0]
