@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+import warnings
 
 import click
 
@@ -24,7 +25,12 @@ class PipError(PgpcodecError):
 
 def run_pip(*args: str) -> None:
     """Run pip in this interpreter's environment, its output going straight to the user."""
-    if importlib.util.find_spec("pip") is None:
+    with warnings.catch_warnings():
+        # Looking pip up runs setuptools' distutils shim, which warns about its own internals
+        # ("Setuptools is replacing distutils") when anything imported distutils first: not the user's business.
+        warnings.filterwarnings("ignore", message="Setuptools is replacing distutils")
+        pip_found = importlib.util.find_spec("pip") is not None
+    if not pip_found:
         raise PipError(
             f"pip is not available in pgpcodec's environment ({sys.prefix})",
             f"install it with: {sys.executable} -m ensurepip",
