@@ -121,8 +121,8 @@ def test_combined_sigma_is_the_min_of_the_parts(registry):
     combined = sigma_alone(registry, "lefthalf+regions", image, regions, settings)
     expected = np.minimum(sigma_alone(registry, "lefthalf", image, regions, settings), sigma_alone(registry, "regions", image, regions, settings))
     np.testing.assert_allclose(combined, expected, atol=1e-5)
-    # the left half: exponential map at s = 2 → σ = 0.5 · (6/0.5)^(1-2) = 1/24
-    assert combined[5, 5] == pytest.approx(0.5 / 12, rel=1e-4)
+    # the left half: exponential map at s = 2, default σ_1 0.2 → σ = 0.2 · (6/0.2)^(1-2) = 1/150
+    assert combined[5, 5] == pytest.approx(0.2 / 30, rel=1e-4)
     # right half, 50 px from the region (beyond margin 8 + ramp 24): s = 0 for both → σ_max
     assert combined[45, 90] == pytest.approx(6.0)
     assert combined[15, 145] == pytest.approx(0.0)  # inside the region
