@@ -103,8 +103,10 @@ def drop_contained(boxes: Sequence[Box], share: float = 0.8) -> list[int]:
 
 
 MAX_UPSCALE = 2.0
-DEFAULT_TILE = 480
-"""Side of the square tiles the proxy is detected in (pixels of the proxy)."""
+DEFAULT_TILE = 320
+"""Side of the square tiles the proxy is detected in (pixels of the proxy). The DB head's full-resolution
+feature maps dominate peak memory and grow with the tile's area: 320 px adds ~60 MB less peak RSS than
+480 px and still finds the dev photos' text (256 px loses the astronaut photo's box; benchmarks/bench_text.py)."""
 TILE_OVERLAP = 64
 """Tiles overlap by this much, so a word on a tile border is whole in one of them (or in pieces in both)."""
 
@@ -191,7 +193,9 @@ class OcrEngine:
 
         rapidocr already turns the CPU arena off; without the memory pattern
         too, activations are freed as the graph runs instead of planned as one
-        block for the largest input seen (docs/scorers.md has the figures).
+        block for the largest input seen, and without weight prepacking the
+        session keeps one copy of the weights instead of two (docs/scorers.md
+        has the figures).
         """
         import onnxruntime as ort
 
@@ -199,6 +203,7 @@ class OcrEngine:
         options = holder.session.get_session_options()
         options.enable_mem_pattern = False
         options.enable_cpu_mem_arena = False
+        options.add_session_config_entry("session.disable_prepacking", "1")
         path = self._config[section]["model_path"]
         holder.session = None  # the old session goes before the new one loads
         holder.session = ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
