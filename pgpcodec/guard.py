@@ -16,6 +16,7 @@ process (docs/embedding.md, threat model).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +51,26 @@ def _run(ref: PluginRef, function: Callable[..., Any], args: tuple, kwargs: dict
         raise PluginError(f"{ref.label} failed: {_one_line(exc)}", "report it to the plugin's authors") from exc
 
 
+_threads: set[threading.Thread] = set()
+"""Plugin threads of timed calls that are still running (finished ones remove themselves)."""
+_threads_lock = threading.Lock()
+
+
+def wait_for_plugin_threads(timeout: float) -> bool:
+    """Give running plugin threads up to ``timeout`` seconds to finish (their clean-up included); True if all did.
+
+    They are daemon threads: at exit they would be stopped wherever they are,
+    leaving a codec's temporary folder behind. Called on the way out, after
+    their programs were killed, so that they end promptly.
+    """
+    deadline = time.monotonic() + timeout
+    with _threads_lock:
+        threads = list(_threads)
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return not any(thread.is_alive() for thread in threads)
+
+
 def call_plugin(ref: PluginRef, function: Callable[..., Any], *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
     """``function(*args, **kwargs)``, with every failure turned into a PluginError naming ``ref``.
 
@@ -68,8 +89,13 @@ def call_plugin(ref: PluginRef, function: Callable[..., Any], *args: Any, timeou
             outcome["error"] = exc
         finally:
             finished.set()
+            with _threads_lock:
+                _threads.discard(threading.current_thread())
 
-    threading.Thread(target=worker, name=f"pgpcodec {ref.label}", daemon=True).start()
+    thread = threading.Thread(target=worker, name=f"pgpcodec {ref.label}", daemon=True)
+    with _threads_lock:
+        _threads.add(thread)
+    thread.start()
     if not finished.wait(timeout):
         raise PluginError(
             f"{ref.label} did not finish within {timeout:g} s",

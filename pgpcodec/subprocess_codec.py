@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -68,6 +69,33 @@ class SubprocessCodec(Codec):
         return completed
 
 
+_running: set[subprocess.Popen] = set()
+"""Programs started by :func:`run_killing_group` that have not been reaped yet, from every thread."""
+_running_lock = threading.Lock()
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    if os.name == "posix":
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        process.kill()
+
+
+def kill_running_programs() -> int:
+    """Kill every program (with its process group) that a codec started and that still runs; how many.
+
+    A signal unwinds only the main thread. A codec call running in a plugin
+    thread (``--plugin-timeout``, or one abandoned after its timeout) would
+    otherwise leave its program running after pgpcodec exits.
+    """
+    with _running_lock:
+        processes = list(_running)
+    for process in processes:
+        _kill_group(process)
+    return len(processes)
+
+
 def run_killing_group(args: list[str], timeout: float) -> subprocess.CompletedProcess:
     """``subprocess.run`` that, on timeout or interruption, kills the program *and everything it started*.
 
@@ -79,16 +107,18 @@ def run_killing_group(args: list[str], timeout: float) -> subprocess.CompletedPr
     process = subprocess.Popen(
         args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=posix
     )
+    with _running_lock:
+        _running.add(process)
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except BaseException:  # the timeout, or Ctrl-C / an abandoned call: nothing may outlive us
-        if posix:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-        process.kill()
+        _kill_group(process)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.communicate(timeout=5)
         raise
+    finally:
+        with _running_lock:
+            _running.discard(process)
     return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
 
 

@@ -133,3 +133,42 @@ def test_sigint_still_aborts_with_130(tmp_path):
     process.send_signal(signal.SIGINT)
     code, err = finish(process, signal.SIGINT)
     assert code == 130 and "aborted" in err and not (tmp_path / "o.jpg").exists()
+
+
+# The codec's program, made slow and recognisable: `sh -c 'sleep 30' TOKEN` (TOKEN is sh's $0, so it shows in
+# the command line). A codec call under --plugin-timeout runs in a plugin thread, which no signal unwinds.
+SLOW_PROGRAM = (
+    "import sys; from pgpcodec import subprocess_codec as sc; real = sc.SubprocessCodec.run; token = sys.argv.pop(1); "
+    "sc.SubprocessCodec.run = lambda self, args, what: real(self, ['sh', '-c', 'sleep 30', token], what=what); "
+    "from pgpcodec.cli import main; main(sys.argv[1:])"
+)
+
+
+def programs(token: str) -> list[str]:
+    """The codec's slow programs still alive (pgpcodec's own command line names the token too)."""
+    return [p for p in processes_mentioning(token) if p.split(": ", 1)[1].startswith("sh -c")]
+
+
+def slow_codec_run(tmp_path, token: str, *extra: str) -> subprocess.Popen:
+    source = tmp_path / "s.png"
+    Image.fromarray(gradient(64, 48)).save(source)
+    return subprocess.Popen([sys.executable, "-c", SLOW_PROGRAM, token, "encode", str(source), *FAST, "-c", "vvenc", *extra,
+                             "-o", str(tmp_path / f"{token}.266")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def test_a_codec_call_abandoned_after_its_timeout_leaves_no_program_running(tmp_path):
+    token = f"pgpcodec-abandoned-{os.getpid()}"
+    code, err = finish(slow_codec_run(tmp_path, token, "--plugin-timeout", "0.5"), 0)
+    assert code == 1 and "did not finish within 0.5 s" in err, err
+    assert programs(token) == [], err
+
+
+@pytest.mark.parametrize("signum", SIGNALS)
+def test_a_signal_kills_the_program_of_a_codec_call_in_a_plugin_thread(tmp_path, signum):
+    token = f"pgpcodec-signalled-{os.getpid()}-{int(signum)}"
+    process = slow_codec_run(tmp_path, token, "--plugin-timeout", "120")
+    assert wait_for(lambda: programs(token) != [] or process.poll() is not None, 60)
+    process.send_signal(signum)
+    code, err = finish(process, signum)
+    assert code == 128 + signum, err
+    assert programs(token) == [], err

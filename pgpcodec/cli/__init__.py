@@ -120,4 +120,16 @@ def main(argv: list[str] | None = None) -> None:
             raise
         report_error(exc)
         code = exc.exit_code if isinstance(exc, PgpcodecError) else 1
+    finally:
+        _stop_plugin_work()
     sys.exit(code or 0)
+
+
+def _stop_plugin_work() -> None:
+    """Nothing outlives the command: programs still run by plugin threads (a signal, or a call abandoned
+    after --plugin-timeout) are killed, and their threads get a moment to remove their temporary folders."""
+    codecs = sys.modules.get("pgpcodec.subprocess_codec")  # never imported: no program was started
+    if codecs is not None and codecs.kill_running_programs():
+        from ..guard import wait_for_plugin_threads
+
+        wait_for_plugin_threads(5.0)
