@@ -190,3 +190,18 @@ def test_a_third_party_evaluator_plugs_in(tiny_manifest, tmp_path):
     assert result.metric == "mean darkness"
     rows = read_rows(tmp_path / "out")
     assert len(rows) == 6 and all(0 < r["score"] < 255 and r["pixels"] in (128 * 96 * 3, 112 * 80 * 3) for r in rows)
+
+
+def test_the_context_size_reaches_every_rows_metric(tiny_manifest, tmp_path, capsys):
+    """--context-size is the long side the context PSNR is measured at: a coarser view scores the same blur higher."""
+    context = {}
+    for size in (448, 16):
+        out = tmp_path / f"ctx{size}"
+        code, _, err = run_cli(capsys, "--dataset", str(tiny_manifest), "--codecs", "jpeg", "--qualities", "jpeg=50",
+                               "--variants", "plain,prefilter", "--context-size", str(size), "--out", str(out))
+        assert code == 0, err
+        assert json.loads((out / "results.json").read_text())["context_psnr"]["long_side"] == size
+        context[size] = {(r["variant"], r["row"]): r["context_psnr"] for r in read_rows(out) if r["context_psnr"] is not None}
+    assert context[448] and context[448].keys() == context[16].keys()
+    prefiltered = [key for key in context[448] if key[0] == "prefilter"]
+    assert prefiltered and all(context[16][key] > context[448][key] for key in prefiltered)
