@@ -67,7 +67,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from pgpcodec.pipeline import KERNEL_SIZE_LIMIT, SIGMA_MAX_LIMIT, Pipeline, PrefilterSettings
-    from pgpcodec.prefilter import filters
+    from pgpcodec.maths import filters
 
     photo = common.test_photo(*common.photo_size(1))
     print(f"photo {photo.shape[1]}x{photo.shape[0]}, repeats {args.repeats}")

@@ -30,7 +30,7 @@ def main() -> int:
     model = common.model_or_not_measured(report, args, ["end_to_end.1MP_int8_jpeg", "end_to_end.12MP_peak_rss"])
     if model is None:
         return report.finish(args.json)
-    from pgpcodec_scorers.tinyclip import TinyClipScorer
+    from pgpcodec_scorers.tinyclip.scorer import TinyClipScorer
     from pgpcodec.pipeline import Pipeline
 
     image = common.test_photo(*common.photo_size(1))
@@ -54,7 +54,7 @@ def main() -> int:
     child = common.run_child(
         "import common, resource\n"
         "from pgpcodec.pipeline import Pipeline\n"
-        "from pgpcodec_scorers.tinyclip import TinyClipScorer\n"
+        "from pgpcodec_scorers.tinyclip.scorer import TinyClipScorer\n"
         f"image = common.test_photo(*common.photo_size(12))\n"
         f"pipeline = Pipeline(scorer=TinyClipScorer(model={str(model)!r}), codec='jpeg')\n"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"

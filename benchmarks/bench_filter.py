@@ -72,7 +72,8 @@ def measure_size(report: common.Report, megapixels: float, repeats: int) -> None
     from scipy.ndimage import gaussian_filter
 
     from pgpcodec.pipeline import PrefilterSettings, apply_profile, reference_block_sigma
-    from pgpcodec.prefilter import filters, tiling
+    from pgpcodec.maths import filters
+    from pgpcodec.maths import grid as grid_math
 
     width, height = common.photo_size(megapixels)
     image = common.test_photo(width, height)
@@ -87,7 +88,7 @@ def measure_size(report: common.Report, megapixels: float, repeats: int) -> None
     for field_name, make_field in (("regions", common.regions_field), ("tiles", common.tile_field)):
         field = make_field(width, height)
         block_sigma, grid = reference_block_sigma(field)
-        working = tiling.resize(image, grid.grid_size)
+        working = grid_math.resize(image, grid.grid_size)
         runs = {
             "native": lambda: apply_profile(image, field, settings),
             "block loop": lambda: block_loop(working, block_sigma, grid.block),

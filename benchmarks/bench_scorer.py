@@ -36,7 +36,7 @@ def main() -> int:
     model = common.model_or_not_measured(report, args, ["scorer.gflops_vs_sgemm", "scorer.int8_speedup", "scorer.int8_correlation", "scorer.text_cache", "scorer.session_options"])
     if model is None:
         return report.finish(args.json)
-    from pgpcodec_scorers.tinyclip import TinyClipScorer
+    from pgpcodec_scorers.tinyclip.scorer import TinyClipScorer
 
     fp32 = TinyClipScorer(model=model, precision="fp32", batch_size=BATCH)
     int8 = TinyClipScorer(model=model, precision="int8", batch_size=BATCH)
@@ -110,7 +110,7 @@ def measure_session_options(report: common.Report, model, tiles: np.ndarray, rep
     """The shipped options are the documented ones; time them against onnxruntime's defaults."""
     import onnxruntime as ort
 
-    from pgpcodec_scorers import tinyclip
+    from pgpcodec_scorers.tinyclip import scorer as tinyclip
 
     options = tinyclip.session_options(2)
     documented = (

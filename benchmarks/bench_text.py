@@ -102,7 +102,7 @@ def main() -> int:
     image = common.test_photo(*common.photo_size(1))
     text = TextScorer()
     if model is not None:
-        from pgpcodec_scorers.tinyclip import TinyClipScorer
+        from pgpcodec_scorers.tinyclip.scorer import TinyClipScorer
 
         clip = TinyClipScorer(model=model, precision="int8")
         clip.score(image, OTHER_PROMPT)  # the prompt's text embedding is cached, as on every later call

@@ -29,8 +29,8 @@ def main() -> int:
     model = common.model_or_not_measured(report, args, ["tiling.proxy_12MP_vs_1MP"])
     if model is None:
         return report.finish(args.json)
-    from pgpcodec_scorers.tinyclip import TinyClipScorer
-    from pgpcodec.scoring import tile_count
+    from pgpcodec_scorers.tinyclip.scorer import TinyClipScorer
+    from pgpcodec.tile_scorer import tile_count
 
     scorers = {mode: TinyClipScorer(model=model, tiling=mode) for mode in ("reference", "proxy")}
     for scorer in scorers.values():

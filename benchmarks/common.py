@@ -188,7 +188,7 @@ def photo_region(width: int, height: int) -> tuple[int, int, int, int]:
 def regions_field(width: int, height: int):
     """σ field of the ``regions`` scorer for the face box (linear map, σ_1 = 0, σ_max = 10): per pixel."""
     from pgpcodec.interfaces import SigmaField
-    from pgpcodec.prefilter import sigma as sigma_maps
+    from pgpcodec.maths import sigma as sigma_maps
     from pgpcodec_scorers.basic import RegionsScorer
 
     score_map = RegionsScorer().score(np.zeros((height, width, 3), np.uint8), "", regions=[photo_region(width, height)])
@@ -202,11 +202,13 @@ def tile_field(width: int, height: int, seed: int = 0):
     (filter speed): block σ spread over the whole σ_1 … σ_max range.
     """
     from pgpcodec.interfaces import SigmaField
-    from pgpcodec.prefilter import scores, sigma as sigma_maps, tiling
-    from pgpcodec.scoring import DEFAULT_TARGET_TILES, DEFAULT_TILE, tile_grid
+    from pgpcodec.maths import grid as grid_math
+    from pgpcodec.maths import scores
+    from pgpcodec.maths import sigma as sigma_maps
+    from pgpcodec.tile_scorer import DEFAULT_TARGET_TILES, DEFAULT_TILE, tile_grid
 
     grid = tile_grid(width, height, tile=DEFAULT_TILE, target_tiles=DEFAULT_TARGET_TILES)
-    positions = tiling.tile_positions(*grid.grid_size, DEFAULT_TILE, grid.block)
+    positions = grid_math.tile_positions(*grid.grid_size, DEFAULT_TILE, grid.block)
     similarities = np.random.default_rng(seed).normal(0.25, 0.03, len(positions))
     tile_scores = scores.softmax_scores(similarities, LOGIT_SCALE)
     blocks = scores.aggregate_blocks(tile_scores, positions, grid.grid_size, DEFAULT_TILE, grid.block)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import correlate1d
 
-from pgpcodec.prefilter.filters import UNTOUCHED_SIGMA, gaussian_kernel
+from pgpcodec.maths.filters import UNTOUCHED_SIGMA, gaussian_kernel
 
 
 def block_loop(image: np.ndarray, block_sigma: np.ndarray, stride: int, kernel_size: int | None = 11) -> np.ndarray:

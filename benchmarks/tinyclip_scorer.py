@@ -39,7 +39,7 @@ def default_session_options():
     """Swap in onnxruntime's defaults, to measure what the chosen options buy."""
     import onnxruntime as ort
 
-    from pgpcodec_scorers import tinyclip
+    from pgpcodec_scorers.tinyclip import scorer as tinyclip
 
     with mock.patch.object(tinyclip, "session_options", lambda threads: ort.SessionOptions()):
         yield
@@ -56,7 +56,7 @@ def median_seconds(scorer, image: np.ndarray, repeats: int) -> float:
 
 
 def main() -> None:
-    from pgpcodec_scorers.tinyclip import TinyClipScorer
+    from pgpcodec_scorers.tinyclip.scorer import TinyClipScorer
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="installed model name or model directory (default: build the tiny test model)")
@@ -65,7 +65,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         model = args.model
         if model is None:
-            from pgpcodec.testing.tiny_clip import build_tiny_clip
+            from pgpcodec_scorers.tinyclip.testing import build_tiny_clip
 
             model = build_tiny_clip(f"{scratch}/tiny")
         image = photo()

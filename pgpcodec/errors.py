@@ -72,13 +72,17 @@ class PluginError(PgpcodecError):
 class ModelNotFoundError(PgpcodecError):
     """A model the scorer needs is not installed.
 
-    ``model_name`` is the registry name when there is one, so a caller (the
-    CLI) can offer to fetch it.
+    ``model_name`` is the registry name when there is one, and ``fetch`` the
+    plugin's way to install it, so a caller (the CLI) can offer to.
     """
 
-    def __init__(self, message: str, hint: str | None = None, *, model_name: str | None = None):
+    def __init__(self, message: str, hint: str | None = None, *, model_name: str | None = None, fetch=None, fetch_question: str | None = None):
         super().__init__(message, hint)
         self.model_name = model_name
+        self.fetch = fetch
+        """A callable that installs the model (a download the user must agree to), or None; the CLI offers it
+        in a terminal with ``fetch_question``. The core does not know where models come from: the plugin does."""
+        self.fetch_question = fetch_question or f"The model {model_name} is not installed. Download it now?"
 
 
 class InvalidModelError(PgpcodecError):

@@ -7,7 +7,7 @@ import io
 import numpy as np
 
 from .pipeline import PrefilterResult, native_sigma
-from .prefilter.filters import block_centre_interpolation
+from .maths.filters import block_centre_interpolation
 
 
 def score_per_pixel(result: PrefilterResult) -> np.ndarray:

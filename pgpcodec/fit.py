@@ -24,12 +24,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .errors import UsageError
 from .hookspecs import hookimpl
 from .interfaces import Box
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Size = tuple[int, int]
 """(width, height) in pixels."""
@@ -302,6 +304,7 @@ def downscale(image: np.ndarray, size: Size) -> np.ndarray:
     reduction (``Image.reduce``), then Lanczos for the rest, which Pillow
     documents as indistinguishable from a full Lanczos resample.
     """
+    import numpy as np
     from PIL import Image
 
     if (image.shape[1], image.shape[0]) == tuple(size):

@@ -49,3 +49,9 @@ def register_evaluators(register):
 @hookspec
 def register_fit_targets(register):
     """Register fit targets: ``register(name, factory)``; factory() returns a ``pgpcodec.fit.FitRule``."""
+
+
+@hookspec
+def register_commands(cli):
+    """Add subcommands to the ``pgpcodec`` command line: ``cli`` is a click group (``@cli.command()``,
+    ``cli.add_command(group)``), as in ``llm``. Import what the commands need inside them, not here."""

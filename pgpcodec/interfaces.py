@@ -16,8 +16,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # only in annotations: plugin modules import this file, and stay light to load
+    import numpy as np
 
 from .errors import PluginError, UsageError
 

@@ -28,7 +28,7 @@ from .fit import resolve as resolve_fit
 from .guard import PluginRef, call_plugin, malformed
 from .interfaces import BlockGrid, Box, Codec, EncodedImage, PromptProcessor, ScoreMap, Scorer, SigmaField, SigmaMap
 from .plugins import PluginRegistry, get_registry
-from .prefilter import filters, tiling
+from .maths import filters, grid as grid_math
 
 PROFILES = ("native", "reference")
 # The paper's operating point: what the prefiltered runs behind its Table I used (the reference
@@ -123,7 +123,7 @@ def native_sigma(field_: SigmaField) -> np.ndarray:
 
 def reference_block_sigma(field_: SigmaField) -> tuple[np.ndarray, BlockGrid]:
     """Block σ on the paper's working grid; per-pixel fields take each block's smallest σ."""
-    from .scoring import DEFAULT_TARGET_TILES, DEFAULT_TILE, tile_grid
+    from .tile_scorer import DEFAULT_TARGET_TILES, DEFAULT_TILE, tile_grid
 
     grid = field_.grid
     if grid.block > 1:
@@ -137,9 +137,9 @@ def apply_profile(image: np.ndarray, field_: SigmaField, settings: PrefilterSett
     if settings.profile == "native":
         return filters.varying_gaussian(image, native_sigma(field_), truncate=settings.truncate)
     block_sigma, grid = reference_block_sigma(field_)
-    resized = tiling.resize(image, grid.grid_size)
+    resized = grid_math.resize(image, grid.grid_size)
     blurred = filters.blockwise_gaussian(resized, block_sigma, grid.block, settings.kernel_size)
-    return tiling.resize(blurred, grid.image_size)
+    return grid_math.resize(blurred, grid.image_size)
 
 
 def checked_prompt(prompt) -> str:

@@ -9,6 +9,8 @@ warning, and skipped: it never takes the tool down.
 from __future__ import annotations
 
 import difflib
+import functools
+import importlib
 import os
 import threading
 import traceback
@@ -39,6 +41,8 @@ HOOKS = {
     "evaluator": "register_evaluators",
     "fit_target": "register_fit_targets",
 }
+COMMANDS_HOOK = "register_commands"
+"""The hook through which plugins add subcommands to the ``pgpcodec`` command line (not a name → factory kind)."""
 KIND_LABELS = {
     "codec": "codec",
     "scorer": "scorer",
@@ -46,6 +50,7 @@ KIND_LABELS = {
     "sigma_map": "sigma map",
     "evaluator": "evaluator",
     "fit_target": "fit target",
+    "command": "command",
 }
 
 
@@ -90,10 +95,34 @@ class PluginInfo:
 
 @dataclass(frozen=True)
 class Registration:
+    """One registered name. ``target`` is the factory, or ``"module:attribute"`` naming it.
+
+    A name given as text is imported only when the factory is first needed,
+    so a plugin's entry-point module can stay light: ``pgpcodec --help`` and
+    ``pgpcodec plugins`` load every plugin, and pay for none of their
+    numpy, Pillow or model runtimes.
+    """
+
     name: str
     kind: str
-    factory: Callable
+    target: Callable | str
     plugin: str
+
+    @functools.cached_property
+    def factory(self) -> Callable:
+        if callable(self.target):
+            return self.target
+        module_name, _, attribute = self.target.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module_name), attribute)
+        except Exception as exc:  # a broken or half-installed plugin names itself
+            raise PluginError(
+                f"{KIND_LABELS[self.kind]} {self.name!r} from plugin {self.plugin!r} cannot be loaded: {_one_line(exc)}",
+                "install the extra it needs (pgpcodec plugins lists them), or reinstall the plugin",
+            ) from exc
+        if not callable(factory):
+            raise PluginError(f"plugin {self.plugin!r} registered {self.target!r} for {self.name!r}, which is not callable")
+        return factory
 
 
 def normalise_name(name: str) -> str:
@@ -113,6 +142,7 @@ class PluginRegistry:
         self._pm.add_hookspecs(hookspecs)
         self._infos: dict[str, PluginInfo] = {}
         self._registry: dict[str, dict[str, Registration]] = {kind: {} for kind in HOOKS}
+        self._commands: dict[str, tuple[object, str]] | None = None
         self.unknown_requested: list[str] = []
         """Names in PGPCODEC_LOAD_PLUGINS that match no installed plugin."""
         eps = entry_points(group=ENTRY_POINT_GROUP) if entry_points_ is None else entry_points_
@@ -177,8 +207,9 @@ class PluginRegistry:
         unknown = [caller.name for caller in self._pm.get_hookcallers(module) or [] if not caller.has_spec()]
         if unknown:
             self._pm.unregister(module)
-            close = difflib.get_close_matches(unknown[0], HOOKS.values(), n=1)
-            suggestion = f" (did you mean {close[0]!r}?)" if close else f" (hooks are: {', '.join(HOOKS.values())})"
+            hooks = [*HOOKS.values(), COMMANDS_HOOK]
+            close = difflib.get_close_matches(unknown[0], hooks, n=1)
+            suggestion = f" (did you mean {close[0]!r}?)" if close else f" (hooks are: {', '.join(hooks)})"
             self._mark_broken(info, f"unknown hook {unknown[0]!r}{suggestion}")
 
     def _mark_broken(self, info: PluginInfo, error: str) -> None:
@@ -193,9 +224,12 @@ class PluginRegistry:
                     continue
                 found: list[Registration] = []
 
-                def register(name: str, factory: Callable, *, _kind=kind, _found=found, _plugin=impl.plugin_name):
-                    if not isinstance(name, str) or not name or not callable(factory):
-                        raise TypeError(f"register() needs a name and a callable factory, got {name!r}, {factory!r}")
+                def register(name: str, factory: Callable | str, *, _kind=kind, _found=found, _plugin=impl.plugin_name):
+                    lazy = isinstance(factory, str) and factory.count(":") == 1 and all(factory.split(":"))
+                    if not isinstance(name, str) or not name or not (callable(factory) or lazy):
+                        raise TypeError(
+                            f"register() needs a name and a factory (a callable, or 'module:attribute'), got {name!r}, {factory!r}"
+                        )
                     _found.append(Registration(name, _kind, factory, _plugin))
 
                 try:
@@ -212,6 +246,39 @@ class PluginRegistry:
                         continue
                     self._registry[kind][reg.name] = reg
                     info.provides.setdefault(kind, []).append(reg.name)
+
+    def commands(self, new_group: Callable[[], object], taken: Iterable[str] = ()) -> dict[str, tuple[object, str]]:
+        """The subcommands plugins add: name → (command, plugin), loaded once.
+
+        Each plugin's ``register_commands(cli)`` gets its own ``new_group()``
+        (a click group) to add to; a hook that raises marks its plugin broken,
+        and a name already ``taken`` (a core command) or added by an earlier
+        plugin is skipped with a warning, as a clashing codec name is.
+        """
+        if self._commands is not None:
+            return self._commands
+        found: dict[str, tuple[object, str]] = {}
+        for impl in getattr(self._pm.hook, COMMANDS_HOOK).get_hookimpls():
+            info = self._infos[impl.plugin_name]
+            if info.error:
+                continue
+            group = new_group()
+            try:
+                impl.function(cli=group)
+            except Exception as exc:
+                self._mark_broken(info, f"{COMMANDS_HOOK} raised: {_one_line(exc)}")
+                continue
+            for name, command in group.commands.items():
+                owner = "pgpcodec" if name in taken else found.get(name, (None, None))[1]
+                if owner is not None:
+                    note = f"command {name!r} is already provided by {owner!r}, which is used"
+                    info.conflicts.append(note)
+                    warnings.warn(f"pgpcodec plugin {info.name!r}: {note}", PluginLoadWarning, stacklevel=3)
+                    continue
+                found[name] = (command, impl.plugin_name)
+                info.provides.setdefault("command", []).append(name)
+        self._commands = found
+        return found
 
     # -- queries ---------------------------------------------------------
     def plugins(self) -> list[PluginInfo]:

@@ -15,7 +15,7 @@ from pgpcodec.cancel import Cancelled, CancelToken, cancellable
 from pgpcodec.errors import CodecError, SettingError, UsageError
 from pgpcodec.imaging import load_image
 from pgpcodec.pipeline import KERNEL_SIZE_LIMIT, SIGMA_MAX_LIMIT, PrefilterSettings
-from pgpcodec.prefilter import blur, filters
+from pgpcodec.maths import blur, filters
 from pgpcodec.testing.plugin import invoke_cli
 
 

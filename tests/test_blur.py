@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter1d
 
-from pgpcodec.prefilter import blur, filters
+from pgpcodec.maths import blur, filters
 
 
 def scipy_blur(image: np.ndarray, sigma: float, truncate: float = 3.0) -> np.ndarray:

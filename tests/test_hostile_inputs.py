@@ -146,7 +146,7 @@ def test_extreme_shapes_through_every_scorer_and_profile(size, scorer, profile):
 @pytest.fixture(scope="module")
 def tiny_clip_model(tmp_path_factory):
     """A tiny random-init CLIP in the tinyclip scorer's format: the prompt-guided path, without weights."""
-    from pgpcodec.testing.tiny_clip import build_tiny_clip
+    from pgpcodec_scorers.tinyclip.testing import build_tiny_clip
 
     return build_tiny_clip(tmp_path_factory.mktemp("tiny") / "model", seed=3)
 
@@ -193,7 +193,7 @@ class EchoScorer:
 
     @staticmethod
     def build():
-        from pgpcodec.scoring import TileScorer
+        from pgpcodec.tile_scorer import TileScorer
 
         class Echo(TileScorer):
             name = "echo"

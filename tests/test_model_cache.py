@@ -1,4 +1,4 @@
-"""Model cache location and manifest validation (pgpcodec.models.cache)."""
+"""Model cache location and manifest validation (pgpcodec_scorers.tinyclip.cache)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pgpcodec.errors import InputError, InvalidModelError, ModelNotFoundError, UsageError
-from pgpcodec.models import cache
+from pgpcodec_scorers.tinyclip import cache
 
 DIGEST = "ab" * 32
 
@@ -203,6 +203,6 @@ def test_listed_file_must_exist(tmp_path):
 
 
 def test_importing_the_cache_is_light():
-    code = "import sys, pgpcodec.models.cache; print(sorted(m for m in ('onnxruntime', 'tokenizers', 'onnx') if m in sys.modules))"
+    code = "import sys, pgpcodec_scorers.tinyclip.cache; print(sorted(m for m in ('onnxruntime', 'tokenizers', 'onnx') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -12,11 +12,11 @@ def test_only_namespaced_top_level_packages_are_installed():
     find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
     packages = [p for where in find["where"] for p in find_packages(where=str(ROOT / where), include=find["include"])]
     top_level = {name.split(".")[0] for name in packages}
-    assert top_level == {"pgpcodec", "pgpcodec_codecs", "pgpcodec_scorers"}
+    assert top_level == {"pgpcodec", "pgpcodec_codecs", "pgpcodec_scorers", "pgpcodec_evaluators"}
     assert "plugins" not in top_level and not any(name.startswith(("tests", "benchmarks")) for name in packages)
 
 
 def test_builtin_plugins_are_entry_points_of_the_pgpcodec_group():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     modules = set(project["entry-points"]["pgpcodec"].values())
-    assert {"pgpcodec_codecs.pillow", "pgpcodec_codecs.vvenc", "pgpcodec_scorers.tinyclip", "pgpcodec.sigma_maps"} <= modules
+    assert {"pgpcodec_codecs.pillow_plugin", "pgpcodec_codecs.vvenc_plugin", "pgpcodec_scorers.tinyclip", "pgpcodec_scorers.sigma_maps"} <= modules

@@ -15,7 +15,7 @@ from pgpcodec.pipeline import (
     PrefilterSettings,
     native_sigma,
 )
-from pgpcodec.scoring import TileScorer
+from pgpcodec.tile_scorer import TileScorer
 
 REGION = (100, 60, 180, 140)
 

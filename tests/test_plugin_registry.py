@@ -98,7 +98,7 @@ def test_a_good_third_party_plugin_is_found_with_its_distribution_and_version(in
         ),
         (
             "from pgpcodec import hookimpl\n@hookimpl\ndef register_codecs(register):\n    register('x', 42)\n",
-            "register_codecs raised: TypeError: register() needs a name and a callable factory, got 'x', 42",
+            "register_codecs raised: TypeError: register() needs a name and a factory (a callable, or 'module:attribute'), got 'x', 42",
         ),
         (
             "from pgpcodec import hookimpl\n@hookimpl\ndef register_codec(register):\n    pass\n",
@@ -216,3 +216,96 @@ def test_a_factory_that_fails_names_its_plugin(install_fake):
     registry, _ = load()
     with pytest.raises(PluginError, match="codec 'fakejpeg' from plugin 'fake_good' failed to start: OSError: no device"):
         registry.create("codec", "fakejpeg")
+
+
+COMMANDS = '''
+import click
+from pgpcodec import hookimpl
+
+@hookimpl
+def register_commands(cli):
+    @cli.command()
+    @click.argument("who")
+    def hello(who):
+        """Say hello to WHO."""
+        click.echo(f"hello {who}")
+
+    @cli.command()
+    def encode():
+        """Would shadow the core encode."""
+'''
+
+
+def test_a_plugin_adds_commands_listed_in_help_and_plugins_and_cannot_shadow_core_ones(install_fake, run_cli):
+    install_fake("fake-commands", {"fake_commands": COMMANDS})
+    code, out, err = run_cli("hello", "world")
+    assert (code, out.strip()) == (0, "hello world"), err
+    assert "fake_commands': command 'encode' is already provided by 'pgpcodec', which is used" in err
+    code, out, _ = run_cli("--help")
+    assert code == 0 and "hello" in out and "Say hello to WHO." in out
+    code, out, _ = run_cli("encode", "--help")
+    assert code == 0 and "Would shadow" not in out  # the core command is the one used
+    code, out, _ = run_cli("plugins", "--json")
+    listed = {p["name"]: p for p in json.loads(out)}
+    assert listed["fake_commands"]["provides"] == {"command": ["hello"]}
+    assert listed["tinyclip"]["provides"]["command"] == ["models"]
+    assert listed["prompt_processors"]["provides"]["command"] == ["setup-nltk"]
+
+
+def test_a_command_hook_that_raises_marks_its_plugin_broken_and_the_rest_work(install_fake, run_cli):
+    install_fake(
+        "fake-bad-commands",
+        {"fake_bad_commands": "from pgpcodec import hookimpl\n@hookimpl\ndef register_commands(cli):\n    raise RuntimeError('no')\n"},
+    )
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        code, out, err = run_cli("models", "--help")
+        assert code == 0 and "pull" in out, err
+        code, out, _ = run_cli("plugins", "--json")
+    broken = {p["name"]: p for p in json.loads(out)}["fake_bad_commands"]
+    assert broken["broken"] and broken["error"] == "register_commands raised: RuntimeError: no"
+
+
+LAZY = '''
+from pgpcodec import hookimpl
+
+@hookimpl
+def register_codecs(register):
+    register("lazyjpeg", "fake_lazy_impl:Fake")
+    register("lazymissing", "fake_lazy_nowhere:Fake")
+'''
+LAZY_IMPL = '''
+from pgpcodec_codecs.pillow import JpegCodec
+
+class Fake(JpegCodec):
+    name = "lazyjpeg"
+
+    def __init__(self, *, speed: int = 1):
+        self.speed = speed
+'''
+
+
+def test_a_factory_named_as_text_is_imported_only_when_used(install_fake):
+    install_fake("fake-lazy", {"fake_lazy": LAZY, "fake_lazy_impl": LAZY_IMPL}, entry_points={"fake_lazy": "fake_lazy"})
+    registry, problems = load()
+    assert problems == [] and "fake_lazy_impl" not in sys.modules
+    assert {"lazyjpeg", "lazymissing"} <= set(registry.names("codec"))
+    codec = registry.create("codec", "lazyjpeg", speed=3)
+    assert type(codec).__module__ == "fake_lazy_impl" and codec.speed == 3
+    with pytest.raises(UnknownPluginError.__mro__[1], match="has no option quality_x"):  # the caller's mistake
+        registry.create("codec", "lazyjpeg", quality_x=1)
+    with pytest.raises(PluginError, match=r"codec 'lazymissing' from plugin 'fake_lazy' cannot be loaded: ModuleNotFoundError"):
+        registry.create("codec", "lazymissing")
+
+
+def test_every_builtin_entry_point_module_is_light_to_import():
+    """`pgpcodec --help` and `pgpcodec plugins` import every plugin's entry module: none may pull in a runtime."""
+    import subprocess
+    import tomllib
+    from pathlib import Path
+
+    modules = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]["entry-points"]["pgpcodec"]
+    heavy = ("numpy", "PIL", "scipy", "onnxruntime", "torch", "matplotlib", "nltk", "rich", "rapidocr_onnxruntime", "cv2")
+    code = f"import sys\nfor m in {sorted(modules.values())!r}:\n    __import__(m)\nprint(sorted(m for m in {heavy!r} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from pgpcodec.prefilter import filters, scores, sigma, tiling
+from pgpcodec.maths import filters, scores, sigma, grid
 
 
 # --- steps 1–3: resize, stride, tiles -------------------------------------------------
@@ -15,7 +15,7 @@ from pgpcodec.prefilter import filters, scores, sigma, tiling
     [((451, 300), (672, 448)), ((512, 512), (672, 672)), ((224, 224), (224, 224)), ((1, 1), (224, 224)), ((4000, 3000), (4032, 3136))],
 )
 def test_working_size_rounds_up_to_whole_tiles(size, working):
-    assert tiling.working_size(*size, 224) == working
+    assert grid.working_size(*size, 224) == working
 
 
 @pytest.mark.parametrize(
@@ -32,20 +32,20 @@ def test_working_size_rounds_up_to_whole_tiles(size, working):
     ],
 )
 def test_stride_choice(working, expected_counts, stride):
-    counts = tuple(tiling.estimated_tile_count(*working, 224, s) for s in (56, 112, 224))
+    counts = tuple(grid.estimated_tile_count(*working, 224, s) for s in (56, 112, 224))
     assert counts == expected_counts
-    assert tiling.choose_stride(*working, 224, 24) == stride
+    assert grid.choose_stride(*working, 224, 24) == stride
 
 
 def test_tile_positions_row_major():
-    assert tiling.tile_positions(448, 224, 224, 112).tolist() == [[0, 0], [112, 0], [224, 0]]
-    assert tiling.tile_positions(448, 448, 224, 224).tolist() == [[0, 0], [224, 0], [0, 224], [224, 224]]
+    assert grid.tile_positions(448, 224, 224, 112).tolist() == [[0, 0], [112, 0], [224, 0]]
+    assert grid.tile_positions(448, 448, 224, 224).tolist() == [[0, 0], [224, 0], [0, 224], [224, 224]]
 
 
 def test_extract_tiles_clip_normalisation():
     image = np.zeros((4, 4, 3), dtype=np.uint8)
     image[0, 0] = (255, 0, 0)
-    tiles = tiling.extract_tiles(image, np.array([[0, 0]]), 2)
+    tiles = grid.extract_tiles(image, np.array([[0, 0]]), 2)
     assert tiles.shape == (1, 3, 2, 2)
     assert tiles[0, 0, 0, 0] == pytest.approx((1.0 - 0.48145466) / 0.26862954, rel=1e-6)
     assert tiles[0, 1, 1, 1] == pytest.approx(-0.4578275 / 0.26130258, rel=1e-6)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pgpcodec import nltk_resources
+from pgpcodec_scorers import nltk_resources
 from pgpcodec.errors import MissingResourceError
 from pgpcodec_scorers.prompts import NltkPromptProcessor, NoPromptProcessor, prune_to_fit, strip_instructions, tokenize
 

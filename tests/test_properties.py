@@ -1,4 +1,4 @@
-"""Hypothesis property tests for the prefilter maths (pgpcodec/prefilter/*)."""
+"""Hypothesis property tests for the prefilter maths (pgpcodec/maths/*)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from pgpcodec.prefilter import filters, scores, sigma, tiling
-from pgpcodec.scoring import tile_grid
+from pgpcodec.maths import filters, scores, sigma
+from pgpcodec.maths import grid as grid_math
+from pgpcodec.tile_scorer import tile_grid
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 sizes = st.integers(min_value=1, max_value=3000)
@@ -23,7 +24,7 @@ def test_tiling_covers_every_pixel(width, height, tile, target, overlap):
     grid_w, grid_h = grid.grid_size
     assert grid_w >= width and grid_h >= height  # resized up, never down
     assert grid_w % grid.block == 0 and grid_h % grid.block == 0
-    positions = tiling.tile_positions(grid_w, grid_h, tile, grid.block)
+    positions = grid_math.tile_positions(grid_w, grid_h, tile, grid.block)
     covered = np.zeros((grid_h, grid_w), dtype=bool)
     for x, y in positions:
         assert x + tile <= grid_w and y + tile <= grid_h
@@ -55,7 +56,7 @@ def test_scores_are_positive_and_sum_to_n(sims, logit_scale):
 def test_aggregated_block_scores_stay_positive(sims, logit_scale, data):
     tile, stride = 32, data.draw(st.sampled_from([8, 16, 32]))
     cols, rows = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
-    positions = tiling.tile_positions(cols * tile, rows * tile, tile, stride)
+    positions = grid_math.tile_positions(cols * tile, rows * tile, tile, stride)
     rng = np.random.default_rng(len(sims))
     tile_scores = scores.softmax_scores(rng.uniform(-1, 1, len(positions)), logit_scale)
     blocks = scores.aggregate_blocks(tile_scores, positions, (cols * tile, rows * tile), tile, stride)

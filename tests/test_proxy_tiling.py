@@ -8,7 +8,7 @@ import pytest
 from pgpcodec.errors import UsageError
 from pgpcodec.pipeline import native_sigma
 from pgpcodec.interfaces import SigmaField
-from pgpcodec.scoring import TileScorer, plan_tiles, proxy_size, tile_count, tile_grid
+from pgpcodec.tile_scorer import TileScorer, plan_tiles, proxy_size, tile_count, tile_grid
 
 
 def plan(width, height, mode, target=24):
@@ -115,8 +115,8 @@ def test_cli_passes_the_tiling_to_the_scorer():
 
 
 def test_tinyclip_scorer_takes_the_proxy_tiling(tmp_path):
-    from pgpcodec.testing.tiny_clip import build_tiny_clip
-    from pgpcodec_scorers.tinyclip import TinyClipScorer
+    from pgpcodec_scorers.tinyclip.testing import build_tiny_clip
+    from pgpcodec_scorers.tinyclip.scorer import TinyClipScorer
 
     model = build_tiny_clip(tmp_path / "model", seed=1, int8=False)
     image = np.random.default_rng(0).integers(0, 256, (1500, 2000, 3), dtype=np.uint8)

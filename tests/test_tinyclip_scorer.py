@@ -14,10 +14,10 @@ import pytest
 from PIL import Image
 
 from pgpcodec.errors import InvalidModelError, ModelNotFoundError, UsageError
-from pgpcodec.models.cache import MODELS_DIR_ENV
+from pgpcodec_scorers.tinyclip.cache import MODELS_DIR_ENV
 from pgpcodec.plugins import get_registry
-from pgpcodec.testing.tiny_clip import build_tiny_clip, reference_embeddings
-from pgpcodec_scorers.tinyclip import TinyClipScorer
+from pgpcodec_scorers.tinyclip.testing import build_tiny_clip, reference_embeddings
+from pgpcodec_scorers.tinyclip.scorer import TinyClipScorer
 
 CLIP_MEAN = np.array([0.48145466, 0.4578275, 0.40821073])
 CLIP_STD = np.array([0.26862954, 0.26130258, 0.27577711])

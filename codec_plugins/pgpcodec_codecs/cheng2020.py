@@ -39,7 +39,6 @@ import warnings
 
 import numpy as np
 
-from pgpcodec import hookimpl
 from pgpcodec.codec_options import parse_bool
 from pgpcodec.errors import CodecError, MissingResourceError, UsageError
 from pgpcodec.imaging import check_pixel_limit
@@ -243,8 +242,3 @@ class Cheng2020Codec(Codec):
         finally:
             handle.remove()
             progress(task, positions, positions)
-
-
-@hookimpl
-def register_codecs(register):
-    register(Cheng2020Codec.name, Cheng2020Codec)

@@ -6,7 +6,6 @@ import io
 
 import numpy as np
 
-from pgpcodec import hookimpl
 from pgpcodec.errors import CodecError, PgpcodecError
 from pgpcodec.imaging import check_pixel_limit
 from pgpcodec.interfaces import Codec
@@ -113,9 +112,3 @@ class HeicCodec(PillowCodec):
     def _encode(self, image: np.ndarray, quality: int) -> bytes:
         self._prepare_decoder()
         return super()._encode(image, quality)
-
-
-@hookimpl
-def register_codecs(register):
-    for codec in (JpegCodec, WebpCodec, AvifCodec, HeicCodec):
-        register(codec.name, codec)

@@ -24,7 +24,6 @@ import subprocess
 
 import numpy as np
 
-from pgpcodec import hookimpl
 from pgpcodec.colour import bytes_to_planes, planes_to_bytes, rgb_to_yuv420, yuv420_to_rgb
 from pgpcodec.codec_options import parse_bool
 from pgpcodec.errors import CodecError, MissingResourceError, UsageError
@@ -293,8 +292,3 @@ def _parse_y4m(frame: bytes) -> tuple[int, int, bytes]:
         raise CodecError(f"vvenc: decoded picture is {width}x{height}; only even 4:2:0 sizes are supported")
     pixels_start = frame.index(b"\n", frame_start) + 1
     return width, height, frame[pixels_start:]
-
-
-@hookimpl
-def register_codecs(register):
-    register(VvencCodec.name, VvencCodec)

@@ -33,7 +33,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import PluginError, UsageError
-from ..hookspecs import hookimpl
 from .dataset import Row
 from .matching import match_reply
 
@@ -255,9 +254,3 @@ class OpenAIEvaluator(Evaluator):
         if isinstance(content, list):  # some servers answer in content parts
             content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
         return str(content or "")
-
-
-@hookimpl
-def register_evaluators(register):
-    register("roi", RoiEvaluator)
-    register("openai", OpenAIEvaluator)

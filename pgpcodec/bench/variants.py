@@ -101,7 +101,7 @@ def downsampled_size(width: int, height: int, factor: float) -> tuple[int, int]:
 
 
 def global_gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
-    from ..prefilter.filters import varying_gaussian
+    from ..maths.filters import varying_gaussian
 
     return varying_gaussian(image, np.full(image.shape[:2], sigma, dtype=np.float32))
 

@@ -1,7 +1,10 @@
 """The ``pgpcodec`` command line.
 
-Subcommands live in their own modules and are imported only when invoked,
-so ``pgpcodec --help`` stays fast. Errors that a user can fix print one
+Core subcommands live in their own modules and are imported only when
+invoked, so ``pgpcodec --help`` stays fast. Plugins add theirs through the
+``register_commands(cli)`` hook (``models`` comes with the tinyclip scorer,
+``setup-nltk`` with the nltk prompt processor); plugin entry-point modules
+are light, so listing them costs no numpy. Errors that a user can fix print one
 line and exit non-zero; ``--debug`` shows the traceback instead.
 """
 
@@ -28,25 +31,35 @@ COMMANDS = {
     "bdrate": ("pgpcodec.cli.bdrate", "bdrate", "BD-rates of rate–score points from a CSV or JSONL file (paper, VLMEvalKit, …)."),
     "install": ("pgpcodec.cli.install", "install", "Install plugins with pip into pgpcodec's own environment."),
     "uninstall": ("pgpcodec.cli.install", "uninstall", "Uninstall plugins from pgpcodec's own environment."),
-    "models": ("pgpcodec.cli.models", "models", "List, pull, import, export, verify and remove scorer models."),
-    "setup-nltk": ("pgpcodec.cli.setup", "setup_nltk", "Install the NLTK data the nltk prompt processor needs."),
 }
 
 
+def plugin_commands() -> dict[str, tuple[click.Command, str]]:
+    """Subcommands that plugins add: name → (command, plugin)."""
+    from ..plugins import get_registry
+
+    return get_registry().commands(click.Group, taken=COMMANDS)
+
+
 class LazyGroup(click.Group):
-    """A click group whose subcommands are imported on first use."""
+    """A click group whose core subcommands are imported on first use, and whose plugins add theirs."""
 
     def list_commands(self, ctx):
-        return sorted(COMMANDS)
+        return sorted({*COMMANDS, *plugin_commands()})
 
     def get_command(self, ctx, name):
-        if name not in COMMANDS:
-            return None
-        module, attribute, _ = COMMANDS[name]
-        return getattr(importlib.import_module(module), attribute)
+        if name in COMMANDS:
+            module, attribute, _ = COMMANDS[name]
+            return getattr(importlib.import_module(module), attribute)
+        found = plugin_commands().get(name)
+        return found[0] if found else None
 
     def format_commands(self, ctx, formatter):
-        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        extra = plugin_commands()
+        rows = [
+            (name, COMMANDS[name][2] if name in COMMANDS else extra[name][0].get_short_help_str(limit=formatter.width or 80))
+            for name in self.list_commands(ctx)
+        ]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 
 import click
 
@@ -127,11 +128,23 @@ def build_pipeline(codec: str | None = None, codec_options: dict | None = None, 
     try:
         return _pipeline(codec, codec_options, **opts)
     except ModelNotFoundError as exc:
-        from .models import offer_pull
-
-        if not offer_pull(exc):
+        if not offer_fetch(exc):
             raise
         return _pipeline(codec, codec_options, **opts)
+
+
+def offer_fetch(error) -> bool:
+    """Offer the download a missing model's plugin attached to its error (``error.fetch``); True if it ran.
+
+    Non-interactive runs (stdin not a terminal) get False at once, so the
+    caller re-raises the error, whose hint names the command to run.
+    """
+    if getattr(error, "fetch", None) is None or not sys.stdin.isatty():
+        return False
+    if not click.confirm(error.fetch_question, default=True, err=True):
+        return False
+    error.fetch()
+    return True
 
 
 def _pipeline(codec: str | None, codec_options: dict | None, **opts):

@@ -29,6 +29,9 @@ def plugins(as_json):
 
     with warnings.catch_warnings(record=True):  # every problem is shown in the listing instead
         registry = get_registry()
+        from . import plugin_commands
+
+        plugin_commands()  # the commands each plugin adds are part of what it provides
     infos = registry.plugins()
     unknown = registry.unknown_requested
     if as_json:

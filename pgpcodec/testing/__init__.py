@@ -6,5 +6,5 @@
 - :mod:`pgpcodec.testing.plugin`: a pytest plugin with fixtures; enable it
   with ``pytest_plugins = ["pgpcodec.testing.plugin"]`` in a conftest.py.
 - :mod:`pgpcodec.testing.samples`: deterministic sample pictures.
-- :mod:`pgpcodec.testing.tiny_clip`: tiny models built on the fly.
+- :mod:`pgpcodec_scorers.tinyclip.testing`: tiny models built on the fly.
 """

@@ -6,10 +6,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pgpcodec import hookimpl
 from pgpcodec.errors import InputError
 from pgpcodec.interfaces import BlockGrid, Box, ScoreMap, Scorer
-from pgpcodec.scoring import DEFAULT_TARGET_TILES, DEFAULT_TILE, DEFAULT_TILING, plan_tiles
+from pgpcodec.tile_scorer import DEFAULT_TARGET_TILES, DEFAULT_TILE, DEFAULT_TILING, plan_tiles
 
 
 class UniformScorer(Scorer):
@@ -94,9 +93,3 @@ class RegionsScorer(Scorer):
         boxes = validate_boxes(regions, width, height)
         relevance = region_relevance(width, height, boxes, self.margin, self.ramp)
         return ScoreMap(relevance, BlockGrid(1, (width, height), (width, height)), prompt_used=prompt)
-
-
-@hookimpl
-def register_scorers(register):
-    register("uniform", UniformScorer)
-    register("regions", RegionsScorer)

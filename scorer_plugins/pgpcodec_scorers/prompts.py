@@ -77,7 +77,7 @@ class NltkPromptProcessor(PromptProcessor):
     """Instruction phrases removed, stop words dropped, WordNet (noun) lemmas, pruned by POS to fit.
 
     The stop words and WordNet's morphology come from the compact table that
-    ``pgpcodec setup-nltk`` writes (:mod:`pgpcodec.nltk_resources`; built from
+    ``pgpcodec setup-nltk`` writes (:mod:`pgpcodec_scorers.nltk_resources`; built from
     NLTK's data when the table is missing). NLTK's POS tagger is loaded only
     when a prompt is too long for the scorer and has to be pruned, once,
     under a lock (NLTK's loaders are not thread-safe).
@@ -87,7 +87,7 @@ class NltkPromptProcessor(PromptProcessor):
     _lock = threading.Lock()
 
     def __init__(self):
-        from pgpcodec import nltk_resources
+        from . import nltk_resources
 
         if nltk_resources.find_table() is None:
             nltk_resources.require_data("corpora/stopwords", "corpora/wordnet")
@@ -100,7 +100,7 @@ class NltkPromptProcessor(PromptProcessor):
     def tagger(self):
         """NLTK's averaged perceptron tagger, loaded on first use."""
         if self._tagger is None:
-            from pgpcodec import nltk_resources
+            from . import nltk_resources
 
             nltk_resources.require_data("taggers/averaged_perceptron_tagger_eng")
             with self._lock:
@@ -143,3 +143,10 @@ class NoPromptProcessor(PromptProcessor):
 def register_prompt_processors(register):
     register("nltk", NltkPromptProcessor)
     register("none", NoPromptProcessor)
+
+
+@hookimpl
+def register_commands(cli):
+    from .nltk_commands import setup_nltk
+
+    cli.add_command(setup_nltk)

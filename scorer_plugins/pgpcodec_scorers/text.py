@@ -30,7 +30,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pgpcodec import hookimpl
 from pgpcodec.errors import InvalidModelError, MissingResourceError, UsageError
 from pgpcodec.interfaces import BlockGrid, Box, ScoreMap, Scorer
 
@@ -362,11 +361,6 @@ class TextScorer(Scorer):
         return ScoreMap(relevance.astype(np.float64), grid, prompt_used=prompt)
 
 
-@hookimpl
-def register_scorers(register):
-    register("text", TextScorer)
-
-
 # -- the ocr evaluator (bench) ---------------------------------------------------------------
 
 DEFAULT_TOLERANCE = 0.2
@@ -457,8 +451,3 @@ def _evaluator_classes():
 
 def make_ocr_evaluator(**options):
     return _evaluator_classes()(**options)
-
-
-@hookimpl
-def register_evaluators(register):
-    register("ocr", make_ocr_evaluator)

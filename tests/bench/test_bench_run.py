@@ -148,7 +148,7 @@ def test_quality_lists():
 
 def test_paper_ablations_with_a_tile_scorer(tiny_manifest, tmp_path, capsys, monkeypatch):
     """tinyclip57 here is the random-init test model: the ablations run, and the figures say so."""
-    from pgpcodec.testing.tiny_clip import build_tiny_clip
+    from pgpcodec_scorers.tinyclip.testing import build_tiny_clip
 
     monkeypatch.setenv("PGPCODEC_MODELS_DIR", str(tmp_path / "models"))
     build_tiny_clip(tmp_path / "models" / "tinyclip57", name="tinyclip57", int8=False)

@@ -8,10 +8,10 @@ import json
 import pytest
 
 from pgpcodec.errors import MissingResourceError
-from pgpcodec.models import registry
-from pgpcodec.models.download import DownloadError, HashMismatchError, fetch_url
-from pgpcodec.models.install import installed_models, pull, remove
-from pgpcodec.models.verify import verify_dir
+from pgpcodec_scorers.tinyclip import registry
+from pgpcodec_scorers.tinyclip.download import DownloadError, HashMismatchError, fetch_url
+from pgpcodec_scorers.tinyclip.install import installed_models, pull, remove
+from pgpcodec_scorers.tinyclip.verify import verify_dir
 
 from .hub_server import HubServer
 
@@ -28,7 +28,7 @@ def checkpoint_files(tmp_path_factory):
     import torch
     from transformers import CLIPConfig, CLIPModel
 
-    from pgpcodec.models.clip_tokenizer import build_clip_tokenizer
+    from pgpcodec_scorers.tinyclip.clip_tokenizer import build_clip_tokenizer
 
     torch.manual_seed(0)
     config = CLIPConfig(
@@ -184,21 +184,18 @@ def test_unreachable_hub_is_a_download_error_naming_both_ways_out(models_dir, mo
 
 
 def test_encode_offers_a_pull_only_interactively_and_only_for_registry_names(monkeypatch):
-    from pgpcodec.cli import models as models_cli
-    from pgpcodec.errors import ModelNotFoundError
-    from pgpcodec.models import install
+    from pgpcodec.cli import options as cli_options
+    from pgpcodec_scorers.tinyclip import install
+    from pgpcodec_scorers.tinyclip.cache import missing_model_error
 
     pulled = []
     monkeypatch.setattr(install, "pull", lambda name, **kw: pulled.append(name))
-    monkeypatch.setattr(models_cli.click, "confirm", lambda *a, **kw: True)
-    error = ModelNotFoundError("missing", "run 'pgpcodec models pull tinyclip57'")
-    error.model_name = "tinyclip57"
-    monkeypatch.setattr(models_cli.sys.stdin, "isatty", lambda: False, raising=False)
-    assert models_cli.offer_pull(error) is False and pulled == []
-    monkeypatch.setattr(models_cli.sys, "stdin", type("Tty", (), {"isatty": staticmethod(lambda: True)})())
-    assert models_cli.offer_pull(error) is True and pulled == ["tinyclip57"]
-    error.model_name = "somewhere/else"
-    assert models_cli.offer_pull(error) is False
-    monkeypatch.setattr(models_cli.click, "confirm", lambda *a, **kw: False)
-    error.model_name = "tinyclip57"
-    assert models_cli.offer_pull(error) is False and pulled == ["tinyclip57"]
+    monkeypatch.setattr(cli_options.click, "confirm", lambda *a, **kw: True)
+    error = missing_model_error("tinyclip57")
+    monkeypatch.setattr(cli_options.sys.stdin, "isatty", lambda: False, raising=False)
+    assert cli_options.offer_fetch(error) is False and pulled == []
+    monkeypatch.setattr(cli_options.sys, "stdin", type("Tty", (), {"isatty": staticmethod(lambda: True)})())
+    assert cli_options.offer_fetch(error) is True and pulled == ["tinyclip57"]
+    assert cli_options.offer_fetch(missing_model_error("somewhere-else")) is False
+    monkeypatch.setattr(cli_options.click, "confirm", lambda *a, **kw: False)
+    assert cli_options.offer_fetch(error) is False and pulled == ["tinyclip57"]

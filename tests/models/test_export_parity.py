@@ -15,10 +15,10 @@ torch = pytest.importorskip("torch")
 onnxruntime = pytest.importorskip("onnxruntime")
 
 from pgpcodec.cli import main  # noqa: E402
-from pgpcodec.models.export import tinyclip_towers  # noqa: E402
-from pgpcodec.models.install import import_model  # noqa: E402
-from pgpcodec.models.verify import sha256_file  # noqa: E402
-from pgpcodec.models.verify import verify_dir  # noqa: E402
+from pgpcodec_scorers.tinyclip.export import tinyclip_towers  # noqa: E402
+from pgpcodec_scorers.tinyclip.install import import_model  # noqa: E402
+from pgpcodec_scorers.tinyclip.verify import sha256_file  # noqa: E402
+from pgpcodec_scorers.tinyclip.verify import verify_dir  # noqa: E402
 
 SMALL = "TinyCLIP-ViT-8M-16-Text-3M"
 AUTO = "TinyCLIP-auto-ViT-22M-32-Text-10M"
@@ -124,8 +124,8 @@ def test_import_list_verify_rm_a_model_directory(small_model, models_dir, capsys
 @pytest.mark.slow
 def test_auto_variant_checkpoint_is_pruned_like_tinyclip_and_exports_exactly(tmp_path, models_dir):
     """A pruned checkpoint of the auto-22M config: load, prune, export; compare with the masked full model."""
-    from pgpcodec.models._tinyclip.model import CLIP, prune_model
-    from pgpcodec.models.export import _random_prune_structure, _tinyclip_config
+    from pgpcodec_scorers.tinyclip._tinyclip.model import CLIP, prune_model
+    from pgpcodec_scorers.tinyclip.export import _random_prune_structure, _tinyclip_config
 
     config = _tinyclip_config(AUTO)
     torch.manual_seed(3)
@@ -172,7 +172,7 @@ def test_open_clip_style_checkpoint_loads_into_the_same_towers(tmp_path):
 
 
 def test_checkpoint_of_another_architecture_is_a_clear_error(tmp_path):
-    from pgpcodec.models.export import ExportError
+    from pgpcodec_scorers.tinyclip.export import ExportError
 
     checkpoint = tmp_path / "wrong.pt"
     torch.save({"visual.conv1.weight": torch.zeros(3), "logit_scale": torch.tensor(1.0)}, checkpoint)
@@ -181,7 +181,7 @@ def test_checkpoint_of_another_architecture_is_a_clear_error(tmp_path):
 
 
 def test_export_reports_progress_step_by_step(tmp_path):
-    from pgpcodec.models.export import write_model_dir
+    from pgpcodec_scorers.tinyclip.export import write_model_dir
 
     calls = []
     write_model_dir(tmp_path / "m", tinyclip_towers(SMALL, seed=1), name="m", weights="random-init", source={},

@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("ftfy")
 pytest.importorskip("torch")
 
-from pgpcodec.models.clip_tokenizer import build_clip_tokenizer, check_adds_special_tokens  # noqa: E402
+from pgpcodec_scorers.tinyclip.clip_tokenizer import build_clip_tokenizer, check_adds_special_tokens  # noqa: E402
 
 PROMPTS = [
     "a photo of a cat", "", "   ", "\t\n", "Café naïve façade", "“Quoted” ‘text’", "ﬁne ﬂowers", "ＡＢＣ１２３ full width",
@@ -29,7 +29,7 @@ def _open_clip_row(ids: list[int], context_length: int = 77) -> list[int]:
 
 
 def test_fifty_varied_prompts_match_simple_tokenizer():
-    from pgpcodec.models._tinyclip.tokenizer import tokenize
+    from pgpcodec_scorers.tinyclip._tinyclip.tokenizer import tokenize
 
     assert len(PROMPTS) == 50
     tokenizer = build_clip_tokenizer()

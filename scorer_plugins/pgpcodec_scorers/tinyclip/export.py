@@ -33,7 +33,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError, MissingResourceError, PgpcodecError, UsageError
+from pgpcodec.errors import InputError, MissingResourceError, PgpcodecError, UsageError
 from .cache import MANIFEST_FORMAT, MANIFEST_FORMAT_VERSION, MANIFEST_NAME
 from .verify import sha256_file
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
-from ..errors import InputError, ModelNotFoundError
-from .progress import PROGRESS_OPTION, progress_bars
+from pgpcodec.errors import InputError
+from pgpcodec.cli.progress import PROGRESS_OPTION, progress_bars
 
 
 def _size(n: int) -> str:
@@ -32,9 +31,9 @@ def models() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per model on stdout.")
 def list_models(as_json):
     """Known and installed models, with size and where each came from."""
-    from ..models.cache import models_dir
-    from ..models.install import installed_models
-    from ..models.registry import REGISTRY
+    from .cache import models_dir
+    from .install import installed_models
+    from .registry import REGISTRY
 
     installed = {m.name: m for m in installed_models()}
     rows = []
@@ -76,7 +75,7 @@ def pull(name, revision, install_as, no_int8, force, show_progress):
 
     Honours HF_ENDPOINT and HF_HUB_OFFLINE; an interrupted download resumes.
     """
-    from ..models.install import pull as pull_model
+    from .install import pull as pull_model
 
     with progress_bars(show_progress) as progress:
         target = pull_model(name, revision=revision, install_as=install_as, force=force, int8=not no_int8, progress=progress)
@@ -97,7 +96,7 @@ def import_(name, path, config, no_int8, force, show_progress):
     PATH is a model directory (checked against its manifest), a transformers
     CLIPModel folder, or a TinyCLIP .pt release file (exported here).
     """
-    from ..models.install import import_model
+    from .install import import_model
 
     with progress_bars(show_progress) as progress:
         target = import_model(name, Path(path), config=config, force=force, int8=not no_int8, progress=progress)
@@ -121,8 +120,8 @@ def export(config, checkpoint, hf_dir, random_init, seed, out, name, no_int8, fo
 
     Give --hf DIR, or --config NAME with --checkpoint FILE or --random-init.
     """
-    from ..errors import UsageError
-    from ..models.export import hf_towers, tinyclip_configs, tinyclip_towers, write_model_dir
+    from pgpcodec.errors import UsageError
+    from .export import hf_towers, tinyclip_configs, tinyclip_towers, write_model_dir
 
     if sum(bool(x) for x in (hf_dir, checkpoint, random_init)) != 1:
         raise UsageError("give exactly one of --hf, --checkpoint and --random-init")
@@ -148,9 +147,9 @@ def export(config, checkpoint, hf_dir, random_init, seed, out, name, no_int8, fo
 @click.argument("names", nargs=-1)
 def verify(names):
     """Check the SHA-256 of every file of the installed models NAMES (default: all), or of model folders."""
-    from ..models.cache import is_model_name, model_path
-    from ..models.install import installed_models
-    from ..models.verify import verify_dir
+    from .cache import is_model_name, model_path
+    from .install import installed_models
+    from .verify import verify_dir
 
     folders = [(model_path(n) if is_model_name(n) and not Path(n).is_dir() else Path(n)) for n in names] or [m.directory for m in installed_models()]
     if not folders:
@@ -177,26 +176,8 @@ def verify(names):
 @click.argument("name")
 def rm(name):
     """Remove the installed model NAME (and any unfinished download of it)."""
-    from ..models.install import remove
+    from .install import remove
 
     for folder in remove(name):
         click.echo(f"removed {folder}", err=True)
     return 0
-
-
-def offer_pull(error: ModelNotFoundError) -> bool:
-    """Interactively offer to download a missing registry model; True if it was installed.
-
-    Non-interactive runs (stdin not a terminal) get False at once, so the
-    caller re-raises the error, whose hint names ``pgpcodec models pull``.
-    """
-    from ..models.install import pull as pull_model
-    from ..models.registry import REGISTRY
-
-    name = getattr(error, "model_name", None)
-    if name not in REGISTRY or not sys.stdin.isatty():
-        return False
-    if not click.confirm(f"The model {name} is not installed. Download and export it now?", default=True, err=True):
-        return False
-    pull_model(name)
-    return True

@@ -1,4 +1,4 @@
-"""``pgpcodec setup-nltk``."""
+"""``pgpcodec setup-nltk``, the command the nltk prompt processor adds (:func:`.prompts.register_commands`)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def setup_nltk(source, target):
     a copied nltk_data folder. Either way it then writes the compact prompt
     table (stop words and WordNet lemmas) that makes the processor start fast.
     """
-    from .. import nltk_resources
+    from . import nltk_resources
 
     if source is None and target is None and not nltk_resources.missing():
         if nltk_resources.find_table() is not None:

@@ -17,8 +17,8 @@ import numpy as np
 from .errors import UsageError
 from .interfaces import BlockGrid, Box, ScoreMap, Scorer
 from .pipeline import DEFAULT_LOGIT_SCALE
-from .prefilter import scores as score_math
-from .prefilter import tiling
+from .maths import scores as score_math
+from .maths import grid as grid_math
 
 DEFAULT_TILE = 224
 DEFAULT_TARGET_TILES = 24
@@ -31,8 +31,8 @@ def tile_grid(width: int, height: int, *, tile: int, target_tiles: int, overlap:
 
     Without overlap (the paper's ablation) the stride is the tile size.
     """
-    grid_w, grid_h = tiling.working_size(width, height, tile)
-    stride = tiling.choose_stride(grid_w, grid_h, tile, target_tiles) if overlap else tile
+    grid_w, grid_h = grid_math.working_size(width, height, tile)
+    stride = grid_math.choose_stride(grid_w, grid_h, tile, target_tiles) if overlap else tile
     return BlockGrid(stride, (grid_w, grid_h), (width, height))
 
 
@@ -141,9 +141,9 @@ class TileScorer(Scorer):
         height, width = image.shape[:2]
         plan = self.plan(width, height)
         scored = plan.scored
-        resized = tiling.resize(image, scored.grid_size)
-        positions = tiling.tile_positions(*scored.grid_size, self.tile_size, scored.block)
-        tiles = tiling.extract_tiles(resized, positions, self.tile_size)
+        resized = grid_math.resize(image, scored.grid_size)
+        positions = grid_math.tile_positions(*scored.grid_size, self.tile_size, scored.block)
+        tiles = grid_math.extract_tiles(resized, positions, self.tile_size)
         similarities = score_math.cosine_similarities(self.embed_tiles(tiles), self.embed_text(prompt))
         tile_scores = score_math.softmax_scores(similarities, self.logit_scale)
         blocks = score_math.aggregate_blocks(tile_scores, positions, scored.grid_size, self.tile_size, scored.block)

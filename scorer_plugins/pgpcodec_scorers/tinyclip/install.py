@@ -8,8 +8,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import __version__
-from ..errors import InputError, UsageError
+from pgpcodec import __version__
+from pgpcodec.errors import InputError, UsageError
 from .cache import MANIFEST_NAME, model_path, models_dir
 from .download import DownloadError, Fetched, HashMismatchError, download_dir, fetch_hub, fetch_url, record_hashes, resolved_commit
 from .registry import REGISTRY, HubSource, ModelEntry, UrlSource, lookup

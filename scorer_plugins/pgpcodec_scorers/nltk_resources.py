@@ -10,7 +10,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .errors import MissingResourceError
+from pgpcodec.errors import MissingResourceError
 
 RESOURCES = {
     # nltk.data.find path -> nltk.download package id

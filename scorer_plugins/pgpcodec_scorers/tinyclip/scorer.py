@@ -18,13 +18,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from pgpcodec import hookimpl
 from pgpcodec.errors import InvalidModelError, UsageError
-from pgpcodec.models.cache import is_model_name, repair_hint, resolve_model
-from pgpcodec.scoring import DEFAULT_LOGIT_SCALE, DEFAULT_TARGET_TILES, DEFAULT_TILING, TileScorer
+from pgpcodec_scorers.tinyclip.cache import is_model_name, repair_hint, resolve_model
+from pgpcodec.tile_scorer import DEFAULT_LOGIT_SCALE, DEFAULT_TARGET_TILES, DEFAULT_TILING, TileScorer
 
-MODEL_NAMES = ("tinyclip23", "tinyclip57", "tinyclip61", "tinyclip120")
-DEFAULT_MODEL = "tinyclip57"
+from . import DEFAULT_MODEL
 # int8 quantises the vision graph only: the text graph runs once per prompt (its embedding
 # is cached), so int8 text would save no time, and its error moves every tile's score
 # (benchmarks/bench_scorer.py: worst score-map correlation with fp32 0.989 with int8 text,
@@ -236,8 +234,8 @@ def _bound_to(model_name: str) -> Callable[..., TinyClipScorer]:
     return factory
 
 
-@hookimpl
-def register_scorers(register):
-    register("tinyclip", TinyClipScorer)
-    for model_name in MODEL_NAMES:
-        register(model_name, _bound_to(model_name))
+# One factory per model name, so the plugin's hooks can name them without importing this module.
+tinyclip23 = _bound_to("tinyclip23")
+tinyclip57 = _bound_to("tinyclip57")
+tinyclip61 = _bound_to("tinyclip61")
+tinyclip120 = _bound_to("tinyclip120")

@@ -28,7 +28,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import MissingResourceError, PgpcodecError
+from pgpcodec.errors import MissingResourceError, PgpcodecError
 from .cache import models_dir
 from .registry import HubSource, UrlSource
 from .verify import sha256_file
@@ -96,7 +96,7 @@ def _known_hashes() -> dict:
 
 def record_hashes(fetched: list[Fetched]) -> None:
     """Remember the hashes of first downloads (written atomically)."""
-    from ..imaging import write_atomic
+    from pgpcodec.imaging import write_atomic
 
     known = _known_hashes()
     new = {f.origin: f.sha256 for f in fetched if f.hash_check == "first-use"}

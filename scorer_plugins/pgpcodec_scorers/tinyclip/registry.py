@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import UsageError
+from pgpcodec.errors import UsageError
 
 TINYCLIP_RELEASES = "https://github.com/wkcn/TinyCLIP-model-zoo/releases/download/checkpoints/"
 
@@ -69,7 +69,7 @@ class ModelEntry:
 
     name: str
     title: str
-    architecture: str  # a TinyCLIP config name (pgpcodec/models/_tinyclip/model_configs)
+    architecture: str  # a TinyCLIP config name (scorer_plugins/pgpcodec_scorers/tinyclip/_tinyclip/model_configs)
     sources: tuple[HubSource | UrlSource, ...]
     parameters: str  # as published: image tower + text tower
     notes: str = ""

@@ -9,6 +9,7 @@ onnxruntime: fetching is ``pgpcodec models pull``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 
-from ..errors import InputError, InvalidModelError, ModelNotFoundError, UsageError
+from pgpcodec.errors import InputError, InvalidModelError, ModelNotFoundError, UsageError
 
 MODELS_DIR_ENV = "PGPCODEC_MODELS_DIR"
 MANIFEST_NAME = "manifest.json"
@@ -60,12 +61,24 @@ def model_path(name: str) -> Path:
 
 
 def missing_model_error(name: str) -> ModelNotFoundError:
+    """The error for a model that is not installed; a registry model carries the download it can offer."""
+    from .registry import REGISTRY
+
     return ModelNotFoundError(
         f"model {name!r} is not installed in {models_dir()}",
         f"run 'pgpcodec models pull {name}' to download it, "
         f"or 'pgpcodec models import {name} PATH' on a machine without internet",
         model_name=name,
+        fetch=functools.partial(pull_registered, name) if name in REGISTRY else None,
+        fetch_question=f"The model {name} is not installed. Download and export it now?",
     )
+
+
+def pull_registered(name: str) -> None:
+    """Download and export the registry model ``name`` (``pgpcodec models pull NAME``)."""
+    from .install import pull
+
+    pull(name)
 
 
 @dataclass(frozen=True)

@@ -156,7 +156,7 @@ def build_tiny_clip(
     int8: bool = True,
 ) -> Path:
     """Write a complete random-init model directory to ``directory`` (created) and return it."""
-    from ..models.export import quantize_int8
+    from .export import quantize_int8
 
     if image_size % patch:
         raise ValueError(f"image_size {image_size} must be a multiple of patch {patch}")
@@ -182,7 +182,7 @@ def build_tiny_clip(
         "embed_dim": embed_dim,
         "logit_scale": 100.0,
         "weights": "random-init",
-        "source": {"exported_from": "pgpcodec.testing.tiny_clip.build_tiny_clip", "seed": seed},
+        "source": {"exported_from": "pgpcodec_scorers.tinyclip.testing.build_tiny_clip", "seed": seed},
         "files": files,
         "sha256": {file: _sha256(directory / file) for file in files.values()},
     }
