@@ -1,10 +1,4 @@
-"""The learned Cheng2020 codec through CompressAI (:mod:`.cheng2020`, extra ``cheng2020``).
-
-The entry-point module: hooks only. The implementation is imported when a
-name is first used, so loading the plugin costs nothing heavy.
-"""
-
-from __future__ import annotations
+"""The learned Cheng2020 codec through CompressAI (:mod:`.cheng2020`, extra ``cheng2020``). Hooks only (docs/plugins.md, "module:attribute")."""
 
 from pgpcodec import hookimpl
 

@@ -1,10 +1,4 @@
-"""The Pillow codecs: JPEG, WebP, AVIF and HEIC (:mod:`.pillow`).
-
-The entry-point module: hooks only. The implementation is imported when a
-name is first used, so loading the plugin costs nothing heavy.
-"""
-
-from __future__ import annotations
+"""The Pillow codecs: JPEG, WebP, AVIF and HEIC (:mod:`.pillow`). Hooks only (docs/plugins.md, "module:attribute")."""
 
 from pgpcodec import hookimpl
 

@@ -1,10 +1,4 @@
-"""The VVC codec through VVenC in ffmpeg (:mod:`.vvenc`).
-
-The entry-point module: hooks only. The implementation is imported when a
-name is first used, so loading the plugin costs nothing heavy.
-"""
-
-from __future__ import annotations
+"""The VVC codec through VVenC in ffmpeg (:mod:`.vvenc`). Hooks only (docs/plugins.md, "module:attribute")."""
 
 from pgpcodec import hookimpl
 

@@ -1,10 +1,4 @@
-"""The prompt-free scorers ``uniform`` and ``regions`` (:mod:`.basic`).
-
-The entry-point module: hooks only. The implementation is imported when a
-name is first used, so loading the plugin costs nothing heavy.
-"""
-
-from __future__ import annotations
+"""The prompt-free scorers ``uniform`` and ``regions`` (:mod:`.basic`). Hooks only (docs/plugins.md, "module:attribute")."""
 
 from pgpcodec import hookimpl
 

@@ -1,10 +1,4 @@
-"""The ``text`` scorer and the ``ocr`` evaluator: PP-OCRv4 through RapidOCR (:mod:`.text`, extra ``text``).
-
-The entry-point module: hooks only. The implementation is imported when a
-name is first used, so loading the plugin costs nothing heavy.
-"""
-
-from __future__ import annotations
+"""The ``text`` scorer and the ``ocr`` evaluator: PP-OCRv4 through RapidOCR (:mod:`.text`, extra ``text``). Hooks only (docs/plugins.md, "module:attribute")."""
 
 from pgpcodec import hookimpl
 
