@@ -1,7 +1,7 @@
 """pgpcodec: prompt-guided prefiltering in front of standard image codecs.
 
 ``import pgpcodec`` stays cheap: the pipeline and its numpy maths load on
-first use of :func:`encode` or :class:`Pipeline`, and pluggy on first use
+first use of :func:`encode`, :class:`Prefilter` or :class:`Pipeline`, and pluggy on first use
 of ``hookimpl`` (by a plugin module).
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 from .errors import PgpcodecError
 
 __version__ = "0.1.0"
-__all__ = ["Pipeline", "PrefilterSettings", "PgpcodecError", "encode", "hookimpl", "__version__"]
+__all__ = ["Pipeline", "Prefilter", "PrefilterSettings", "PgpcodecError", "encode", "hookimpl", "__version__"]
 
-_LAZY = {"Pipeline": "pipeline", "PrefilterSettings": "pipeline", "encode": "pipeline", "hookimpl": "hookspecs"}
+_LAZY = {"Pipeline": "pipeline", "Prefilter": "prefilter", "PrefilterSettings": "prefilter", "encode": "pipeline", "hookimpl": "hookspecs"}
 
 
 def __getattr__(name: str):

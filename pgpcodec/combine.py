@@ -104,7 +104,7 @@ class CombinedScorer(Scorer):
     """Several scorers whose relevance is combined by the rule in this module's docstring.
 
     :meth:`score` alone uses the default filter settings to normalise;
-    :class:`~pgpcodec.pipeline.Pipeline` calls :meth:`score_with` with its
+    :class:`~pgpcodec.prefilter.Prefilter` calls :meth:`score_with` with its
     own settings and guards each part's call separately.
     """
 
@@ -123,11 +123,12 @@ class CombinedScorer(Scorer):
         return SEPARATOR.join(part.scorer.describe() for part in self.parts)
 
     def score(self, image: np.ndarray, prompt: str, *, regions: Sequence[Box] = ()) -> ScoreMap:
-        from .pipeline import Pipeline, PrefilterSettings
+        from .defaults import NO_PROMPT_PROCESSOR
+        from .prefilter import Prefilter, PrefilterSettings
         from .plugins import get_registry
 
-        pipeline = Pipeline(self, "jpeg", prompt_processor="none", settings=PrefilterSettings(), registry=get_registry())
-        return pipeline._score(image, prompt, tuple(regions))
+        prefilter = Prefilter(self, prompt_processor=NO_PROMPT_PROCESSOR, settings=PrefilterSettings(), registry=get_registry())
+        return prefilter._score(image, prompt, tuple(regions))
 
     def score_with(
         self,

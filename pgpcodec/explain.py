@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 
-from .pipeline import PrefilterResult, native_sigma
+from .prefilter import PrefilterResult, native_sigma
 from .maths.filters import block_centre_interpolation
 
 

@@ -26,6 +26,9 @@ from .errors import PluginError, UsageError
 Box = tuple[int, int, int, int]
 """A region ``(x0, y0, x1, y1)`` in original-image pixels, end exclusive."""
 
+BENCH_FRACTIONS = (0.2, 0.4, 0.6, 0.8)
+"""Where along a codec's worst → best range its default bench qualities lie (:attr:`Codec.bench_qualities`)."""
+
 Progress = Callable[[str, int, int], None]
 """``progress(task, done, total)``: how long operations report where they are (the CLI draws bars).
 Called with ``done == total`` when ``task`` ends; library code never prints."""
@@ -231,6 +234,16 @@ class Codec(ABC):
         low, high = self.quality_range
         values = list(range(low, high + 1))
         return values if self.higher_is_better else values[::-1]
+
+    @property
+    def bench_qualities(self) -> tuple[float, ...]:
+        """The settings ``pgpcodec bench`` sweeps unless told otherwise, worst to best.
+
+        A codec sets its own as a class attribute (``bench_qualities = (20, 35, 50, 75)``);
+        without one, four settings 20, 40, 60 and 80 % along its worst → best range.
+        """
+        ladder = self.qualities_worst_to_best()
+        return tuple(sorted({ladder[round(f * (len(ladder) - 1))] for f in BENCH_FRACTIONS}, key=ladder.index))
 
     @abstractmethod
     def _encode(self, image: np.ndarray, quality: int) -> bytes:

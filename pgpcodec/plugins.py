@@ -325,6 +325,15 @@ class PluginRegistry:
                 f"{KIND_LABELS[kind]} {name!r} from plugin {reg.plugin!r} failed to start: {_one_line(exc)}"
             ) from exc
 
+    def codec(self, name: str, *, plugin_timeout: float | None = None, **options):
+        """The codec ``name`` made with ``options``, guarded: its encode and decode calls name the
+        plugin on any failure and give up after ``plugin_timeout`` seconds (:mod:`pgpcodec.codec_guard`)."""
+        from .codec_guard import GuardedCodec
+        from .guard import PluginRef
+
+        codec = self.create("codec", name, **options)
+        return GuardedCodec(codec, PluginRef("codec", name, self.registration("codec", name).plugin), plugin_timeout)
+
 
 _default: PluginRegistry | None = None
 _default_lock = threading.Lock()

@@ -23,13 +23,12 @@ import functools
 import json
 import math
 import os
-import threading
 import time
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .cancel import CancelToken, cancellable
+from .defaults import DEFAULT_CODEC, DEFAULT_PROMPT_PROCESSOR, DEFAULT_SCORER
 from .errors import (
     CodecError,
     InputError,
@@ -51,7 +50,6 @@ CONNECTION_HEADROOM = 16
 SETTING_FIELDS = ("profile", "sigma_map", "sigma_max", "sigma_one", "logit_scale")
 NUMBER_SETTINGS = ("sigma_max", "sigma_one", "logit_scale")
 """Unset settings take PrefilterSettings' defaults."""
-PIPELINE_CACHE_SIZE = 32
 
 
 def default_concurrency() -> int:
@@ -62,9 +60,9 @@ def default_concurrency() -> int:
 class ServerConfig:
     """What the sidecar serves and its limits (defaults in docs/embedding.md)."""
 
-    scorer: str = "tinyclip57"
-    codec: str = "jpeg"
-    prompt_processor: str = "nltk"
+    scorer: str = DEFAULT_SCORER
+    codec: str = DEFAULT_CODEC
+    prompt_processor: str = DEFAULT_PROMPT_PROCESSOR
     scorer_options: dict = field(default_factory=dict)
     max_bytes: int = DEFAULT_MAX_BYTES
     """Largest request body accepted (413 beyond)."""
@@ -118,47 +116,40 @@ def http_error_for(exc: PgpcodecError) -> HttpError:
 
 
 class Encoder:
-    """Pipelines (one scorer, loaded once) and the bounded pool that runs encodes."""
+    """Pipelines on the process's loaded prefilters (:mod:`pgpcodec.loaded`: the scorer is loaded
+    once) and the bounded pool that runs encodes."""
 
     def __init__(self, config: ServerConfig, registry=None):
-        from .pipeline import Pipeline
+        from .loaded import LOADED
+        from .plugins import get_registry
 
         self.config = config
-        self.base = Pipeline(
-            scorer=config.scorer,
-            codec=config.codec,
-            prompt_processor=config.prompt_processor,
-            scorer_options=dict(config.scorer_options),
-            registry=registry,
-        )
-        self._pipelines: OrderedDict[tuple, object] = OrderedDict()
-        self._lock = threading.Lock()
+        self.registry = registry or get_registry()
+        self.loaded = LOADED
+        # The codec first: a mistyped codec is reported before a model is loaded (or found missing).
+        self.codec = self.loaded.codec(config.codec, registry=self.registry)
+        self.base = self.prefilter({})
+        """The prefilter with the default settings, built (its model loaded) at start-up."""
         self._pool = ThreadPoolExecutor(max_workers=config.max_concurrency, thread_name_prefix="pgpcodec-encode")
         self._slots: asyncio.Semaphore | None = None
         self.waiting = 0
         self.running = 0
 
-    def pipeline(self, codec: str, settings: dict):
-        """The cached pipeline for a codec and filter settings; the scorer is shared."""
-        from .pipeline import Pipeline, PrefilterSettings
+    def prefilter(self, settings: dict, fit=None):
+        """The loaded prefilter for these filter settings and fit; the scorer is shared."""
+        from .prefilter import PrefilterSettings
 
-        key = (codec, tuple(sorted(settings.items())))
-        with self._lock:
-            if key in self._pipelines:
-                self._pipelines.move_to_end(key)
-                return self._pipelines[key]
-        pipeline = Pipeline(
-            scorer=self.base.scorer,
-            codec=self.base.codec if codec == self.base.codec.name else codec,
-            prompt_processor=self.base.prompt_processor,
-            settings=PrefilterSettings(**settings),
-            registry=self.base.registry,
+        config = self.config
+        return self.loaded.prefilter(
+            config.scorer, prompt_processor=config.prompt_processor, scorer_options=dict(config.scorer_options),
+            settings=PrefilterSettings(**settings), fit=fit, registry=self.registry,
         )
-        with self._lock:
-            self._pipelines[key] = pipeline
-            while len(self._pipelines) > PIPELINE_CACHE_SIZE:
-                self._pipelines.popitem(last=False)
-        return pipeline
+
+    def pipeline(self, codec: str, settings: dict, fit=None):
+        """The pipeline for a codec, filter settings and fit, on the loaded prefilter and codec."""
+        from .pipeline import Pipeline
+
+        return Pipeline(self.prefilter(settings, fit), self.loaded.codec(codec, registry=self.registry))
 
     async def run(self, job):
         """Run ``job()`` on a worker within the request deadline; 503 when saturated, 504 on timeout."""
@@ -384,9 +375,7 @@ def create_app(config: ServerConfig | None = None, *, registry=None):
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
-    from .fit import apply_fit
     from .imaging import load_image
-    from .pipeline import with_original_size
 
     config = config or ServerConfig()
     encoder = Encoder(config, registry)
@@ -400,7 +389,7 @@ def create_app(config: ServerConfig | None = None, *, registry=None):
             {
                 "status": "ok",
                 "scorer": encoder.base.scorer.name,
-                "codec": encoder.base.codec.name,
+                "codec": encoder.codec.name,
                 "running": encoder.running,
                 "waiting": encoder.waiting,
                 "max_concurrency": config.max_concurrency,
@@ -408,7 +397,7 @@ def create_app(config: ServerConfig | None = None, *, registry=None):
         )
 
     async def plugins(request):
-        registry_ = encoder.base.registry
+        registry_ = encoder.registry
         from .plugins import HOOKS
 
         return JSONResponse(
@@ -422,18 +411,12 @@ def create_app(config: ServerConfig | None = None, *, registry=None):
         started = time.perf_counter()
         try:
             job = await encode_request(request, config)
-            pipeline = encoder.pipeline(job.codec, job.settings)
+            pipeline = encoder.pipeline(job.codec, job.settings, job.fit)
 
             def work():
                 array, notes = load_image(job.image, limit=config.max_pixels)
-                regions, fitted = job.regions, None
-                if job.fit is not None:
-                    fitted = apply_fit(array, job.fit, job.regions)
-                    array, regions = fitted.image, list(fitted.regions)
-                    notes += fitted.notes
-                result = pipeline.encode(array, job.prompt, quality=job.quality, regions=regions, prefilter=job.prefilter)
-                if fitted is not None:
-                    result = with_original_size(result, fitted.original_size, fitted.target)
+                # the pipeline's prefilter fits the image to job.fit, regions and all
+                result = pipeline.encode(array, job.prompt, quality=job.quality, regions=job.regions, prefilter=job.prefilter)
                 return dataclasses.replace(result, notes=(*notes, *result.notes))
 
             result = await encoder.run(work)

@@ -16,14 +16,9 @@ import numpy as np
 
 from .errors import UsageError
 from .interfaces import BlockGrid, Box, ScoreMap, Scorer
-from .pipeline import DEFAULT_LOGIT_SCALE
+from .defaults import DEFAULT_LOGIT_SCALE, DEFAULT_TARGET_TILES, DEFAULT_TILE, DEFAULT_TILING, TILINGS
 from .maths import scores as score_math
 from .maths import grid as grid_math
-
-DEFAULT_TILE = 224
-DEFAULT_TARGET_TILES = 24
-TILINGS = ("reference", "proxy")
-DEFAULT_TILING = "reference"
 
 
 def tile_grid(width: int, height: int, *, tile: int, target_tiles: int, overlap: bool = True) -> BlockGrid:
@@ -100,8 +95,8 @@ def plan_tiles(width: int, height: int, *, tile: int, target_tiles: int, overlap
 class TileScorer(Scorer):
     """A Scorer built from an image-tile embedder and a text embedder (CLIP-style).
 
-    ``logit_scale`` is the softmax scale α; a :class:`~pgpcodec.pipeline.Pipeline`
-    sets it from its settings (default :data:`~pgpcodec.pipeline.DEFAULT_LOGIT_SCALE`).
+    ``logit_scale`` is the softmax scale α; a :class:`~pgpcodec.prefilter.Prefilter`
+    sets it from its settings (default :data:`~pgpcodec.defaults.DEFAULT_LOGIT_SCALE`).
     ``tiling="proxy"`` scores a downscaled proxy so the tile count stays near
     ``target_tiles`` at any photo size (see :func:`proxy_size`); the default
     is the paper's tiling.

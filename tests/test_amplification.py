@@ -14,7 +14,8 @@ from scipy.ndimage import gaussian_filter1d
 from pgpcodec.cancel import Cancelled, CancelToken, cancellable
 from pgpcodec.errors import CodecError, SettingError, UsageError
 from pgpcodec.imaging import load_image
-from pgpcodec.pipeline import KERNEL_SIZE_LIMIT, SIGMA_MAX_LIMIT, PrefilterSettings
+from pgpcodec.defaults import KERNEL_SIZE_LIMIT, SIGMA_MAX_LIMIT
+from pgpcodec.prefilter import PrefilterSettings
 from pgpcodec.maths import blur, filters
 from pgpcodec.testing.plugin import invoke_cli
 

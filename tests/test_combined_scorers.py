@@ -12,7 +12,8 @@ from pgpcodec import hookimpl
 from pgpcodec.combine import CombinedScorer, combine_relevance, part_options, relevance_from_sigma, split_name
 from pgpcodec.errors import UnknownPluginError, UsageError
 from pgpcodec.interfaces import BlockGrid, ScoreMap, Scorer
-from pgpcodec.pipeline import Pipeline, PrefilterSettings
+from pgpcodec.pipeline import Pipeline
+from pgpcodec.prefilter import PrefilterSettings
 from pgpcodec.plugins import PluginRegistry
 from pgpcodec.testing.samples import sample_image
 from pgpcodec.testing.scorer_contract import ScorerContractTests

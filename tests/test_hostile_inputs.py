@@ -13,7 +13,8 @@ from hostile_files import HOSTILE, exif_rotated_jpeg, gradient, png_header_only,
 
 from pgpcodec.errors import InputError, PgpcodecError
 from pgpcodec.imaging import as_rgb_array, load_image
-from pgpcodec.pipeline import Pipeline, PrefilterSettings
+from pgpcodec.pipeline import Pipeline
+from pgpcodec.prefilter import PrefilterSettings
 from pgpcodec.testing.plugin import invoke_cli
 
 

@@ -7,14 +7,9 @@ from PIL import Image
 import pgpcodec
 from pgpcodec.errors import InputError, UnknownPluginError, UsageError
 from pgpcodec.interfaces import BlockGrid, ScoreMap, Scorer, SigmaField
-from pgpcodec.pipeline import (
-    DEFAULT_LOGIT_SCALE,
-    DEFAULT_SIGMA_MAX,
-    DEFAULT_SIGMA_ONE,
-    Pipeline,
-    PrefilterSettings,
-    native_sigma,
-)
+from pgpcodec.defaults import DEFAULT_LOGIT_SCALE, DEFAULT_SIGMA_MAX, DEFAULT_SIGMA_ONE
+from pgpcodec.pipeline import Pipeline
+from pgpcodec.prefilter import PrefilterSettings, native_sigma
 from pgpcodec.tile_scorer import TileScorer
 
 REGION = (100, 60, 180, 140)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pgpcodec.errors import UsageError
-from pgpcodec.pipeline import native_sigma
+from pgpcodec.prefilter import native_sigma
 from pgpcodec.interfaces import SigmaField
 from pgpcodec.tile_scorer import TileScorer, plan_tiles, proxy_size, tile_count, tile_grid
 

@@ -115,8 +115,9 @@ def test_the_scorer_is_loaded_once_and_shared():
             assert encode(app.state.port, {"codec": codec, "sigma_max": "4"})[0] == 200
         assert encode(app.state.port, {"codec": "jpeg", "sigma_max": "4", "logit_scale": "50"})[0] == 200
         encoder = app.state.encoder
-        cached = list(encoder._pipelines.values())
-        assert len(cached) == 4 and all(p.scorer is encoder.base.scorer for p in cached)  # a scorer without α is shared
+        # one prefilter per filter setting (the codecs share them): default, sigma_max 4, and that with α 50
+        cached = encoder.loaded.prefilters(encoder.registry)
+        assert len(cached) == 3 and all(p.scorer is encoder.base.scorer for p in cached)  # a scorer without α is shared
 
 
 def test_encode_as_json(port):

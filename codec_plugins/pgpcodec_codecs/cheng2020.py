@@ -132,6 +132,7 @@ class Cheng2020Codec(Codec):
     extension = ".c2020"
     mime_type = "application/x-pgpcodec-cheng2020"
     quality_range = (1, 6)
+    bench_qualities = (1, 2, 3, 4, 5, 6)  # the settings pgpcodec bench sweeps, worst to best
     default_quality = 3
 
     def __init__(self, *, pretrained: bool | str = True, seed: int = 0, threads: int | None = None):

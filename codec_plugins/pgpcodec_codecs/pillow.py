@@ -52,6 +52,7 @@ class JpegCodec(PillowCodec):
     extension = ".jpg"
     mime_type = "image/jpeg"
     quality_range = (1, 100)
+    bench_qualities = (20, 35, 50, 75)  # the settings pgpcodec bench sweeps, worst to best
     default_quality = 75
     pillow_format = "JPEG"
     save_options = {"subsampling": "4:2:0"}
@@ -67,6 +68,7 @@ class WebpCodec(PillowCodec):
     extension = ".webp"
     mime_type = "image/webp"
     quality_range = (0, 100)
+    bench_qualities = (20, 40, 60, 80)  # the settings pgpcodec bench sweeps, worst to best
     default_quality = 75
     pillow_format = "WEBP"
     save_options = {"method": 4, "lossless": False}
@@ -82,6 +84,7 @@ class AvifCodec(PillowCodec):
     extension = ".avif"
     mime_type = "image/avif"
     quality_range = (0, 100)
+    bench_qualities = (20, 40, 60, 80)  # the settings pgpcodec bench sweeps, worst to best
     default_quality = 60
     pillow_format = "AVIF"
     save_options = {"speed": 6, "subsampling": "4:2:0"}
@@ -97,6 +100,7 @@ class HeicCodec(PillowCodec):
     extension = ".heic"
     mime_type = "image/heic"
     quality_range = (0, 100)
+    bench_qualities = (30, 45, 60, 75)  # the settings pgpcodec bench sweeps, worst to best
     default_quality = 50
     pillow_format = "HEIF"
     save_options = {"chroma": 420}

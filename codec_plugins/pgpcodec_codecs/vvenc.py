@@ -180,6 +180,7 @@ class VvencCodec(SubprocessCodec):
     extension = ".266"
     mime_type = "video/vvc"
     quality_range = (0, 63)
+    bench_qualities = (42, 37, 32, 27)  # the settings pgpcodec bench sweeps, worst to best
     default_quality = 32
     higher_is_better = False
     quality_label = "QP"

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..defaults import OPENAI_EVALUATOR, ROI_EVALUATOR
 from ..errors import PluginError, UsageError
 from .dataset import Row
 from .matching import match_reply
@@ -62,6 +63,8 @@ class Evaluator(ABC):
     shared_limit: bool = False
     """True when ``concurrency`` limits a shared service (a VLM server): on a Dask
     cluster it then holds across all workers together, not per worker."""
+    keeps_replies: bool = False
+    """True for an evaluator whose factory takes ``cache`` (a JSONL reply cache): the bench gives it OUT/replies.jsonl."""
 
     def settings(self) -> dict:
         """What the scores depend on, recorded in the results and compared when resuming."""
@@ -78,7 +81,7 @@ class Evaluator(ABC):
 class RoiEvaluator(Evaluator):
     """Scores a sample by the PSNR of the union of its regions."""
 
-    name = "roi"
+    name = ROI_EVALUATOR
     metric = "ROI-PSNR (dB)"
 
     def check(self, row: Row) -> None:
@@ -147,9 +150,10 @@ class OpenAIEvaluator(Evaluator):
     environment variable named by ``api_key_env`` (none sent if unset).
     """
 
-    name = "openai"
+    name = OPENAI_EVALUATOR
     metric = "accuracy"
     shared_limit = True
+    keeps_replies = True
 
     def __init__(
         self,

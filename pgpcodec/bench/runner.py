@@ -38,33 +38,20 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
+from ..defaults import BENCH_SCORER, DEFAULT_EVALUATOR, DEFAULT_PROMPT_PROCESSOR
 from ..errors import ModelNotFoundError, PgpcodecError, UsageError
 from ..interfaces import Codec
-from ..pipeline import PrefilterSettings
 from ..plugins import PluginRegistry
+from ..prefilter import PrefilterSettings
 from . import bdrate
 from .dataset import Dataset, Row, RowFailure, decode_photo, file_sha256, read_photo
 from .evaluators import Evaluator, EvaluatorError, Sample
 from .metrics import DEFAULT_CONTEXT_SIZE, fidelity
 from .variants import Skipped, Variant, VariantFactory, build_variants
 
-DEFAULT_QUALITIES: dict[str, tuple[float, ...]] = {
-    "jpeg": (20, 35, 50, 75),
-    "webp": (20, 40, 60, 80),
-    "avif": (20, 40, 60, 80),
-    "heic": (30, 45, 60, 75),
-    "vvenc": (42, 37, 32, 27),
-    "cheng2020": (1, 2, 3, 4, 5, 6),
-}
-FALLBACK_FRACTIONS = (0.2, 0.4, 0.6, 0.8)
-"""Codecs without a default list get four settings this far along their worst → best range."""
-
-
 def default_qualities(codec: Codec) -> list[float]:
-    if codec.name in DEFAULT_QUALITIES:
-        return list(DEFAULT_QUALITIES[codec.name])
-    ladder = codec.qualities_worst_to_best()
-    return sorted({ladder[round(f * (len(ladder) - 1))] for f in FALLBACK_FRACTIONS}, key=ladder.index)
+    """The settings a codec declares for the bench (:attr:`pgpcodec.interfaces.Codec.bench_qualities`)."""
+    return list(codec.bench_qualities)
 
 
 def parse_qualities(specs: tuple[str, ...] | list[str], codecs: list[str]) -> dict[str, list[float]]:
@@ -94,9 +81,9 @@ class BenchConfig:
     dataset: Dataset
     codecs: list[str]
     variants: list[str]
-    scorer: str = "regions"
+    scorer: str = BENCH_SCORER
     qualities: dict[str, list[float]] = field(default_factory=dict)
-    evaluator: str = "roi"
+    evaluator: str = DEFAULT_EVALUATOR
     evaluator_options: dict = field(default_factory=dict)
     settings: PrefilterSettings = field(default_factory=PrefilterSettings)
     jobs: int = 2
@@ -104,6 +91,10 @@ class BenchConfig:
     """Long side (px) of the context PSNR's downscaled images."""
     executor: str = "local"
     """``local``, ``dask`` (a LocalCluster of ``jobs`` worker processes) or ``dask://HOST:PORT``."""
+    prompt_processor: str = DEFAULT_PROMPT_PROCESSOR
+    """The prefilter variants' prompt processor (``no-prompt-prep`` passes the prompt through)."""
+    plugin_timeout: float | None = None
+    """Seconds each codec call may take (None: no limit), as ``--plugin-timeout`` for encode."""
 
 
 @dataclass
@@ -219,13 +210,14 @@ class Bench:
         self.config = config
         self.out = out
         self.registry = registry
-        self.codecs: dict[str, Codec] = {name: registry.create("codec", name) for name in config.codecs}
+        # Guarded: a codec that raises, hangs past the timeout or returns garbage fails its rows, naming its plugin.
+        self.codecs: dict[str, Codec] = {name: registry.codec(name, plugin_timeout=config.plugin_timeout) for name in config.codecs}
         self.qualities = {
             name: [float(codec.validate_quality(q)) for q in config.qualities.get(name) or default_qualities(codec)]
             for name, codec in self.codecs.items()
         }
         options = dict(config.evaluator_options)
-        if config.evaluator == "openai" and reply_cache:
+        if reply_cache and getattr(registry.registration("evaluator", config.evaluator).factory, "keeps_replies", False):
             options.setdefault("cache", str(out / "replies.jsonl"))
         self.evaluator: Evaluator = registry.create("evaluator", config.evaluator, **options)
         for row in config.dataset.rows:
@@ -233,7 +225,7 @@ class Bench:
                 self.evaluator.check(row)
             except PgpcodecError as exc:
                 raise _at_row(exc, row, config.dataset.manifest) from None
-        factory = VariantFactory(config.scorer, registry, config.settings)
+        factory = VariantFactory(config.scorer, registry, config.settings, prompt_processor=config.prompt_processor)
         self.variants, self.skipped = build_variants(list(config.variants), factory)
         if config.dataset.rows and not any(row.regions for row in config.dataset.rows):
             for variant in [v for v in self.variants if v.settings.get("needs_regions")]:

@@ -44,11 +44,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..defaults import ABLATION_SCORER, DEFAULT_PROMPT_PROCESSOR, NO_PROMPT_PROCESSOR, PROFILES
 from ..errors import ModelNotFoundError, UsageError
 from ..fit import FitRule, apply_fit
 from ..fit import resolve as resolve_fit
-from ..pipeline import PROFILES, Pipeline, PrefilterSettings
+from ..loaded import LOADED
 from ..plugins import PluginRegistry
+from ..prefilter import Prefilter, PrefilterSettings
 from .dataset import Row
 
 PLAIN = "plain"
@@ -117,31 +119,20 @@ def _number(spec: str, text: str, *, minimum: float, what: str) -> float:
 
 
 class VariantFactory:
-    """Builds variants from spec strings, sharing one pipeline (one loaded model) per scorer setup."""
+    """Builds variants from spec strings, on the process's loaded prefilters (:mod:`pgpcodec.loaded`:
+    one loaded model per scorer setup). No codec: the benchmark encodes with its own."""
 
-    def __init__(self, scorer: str, registry: PluginRegistry, settings: PrefilterSettings | None = None):
+    def __init__(self, scorer: str, registry: PluginRegistry, settings: PrefilterSettings | None = None, *,
+                 prompt_processor: str = DEFAULT_PROMPT_PROCESSOR):
         self.scorer = scorer
         self.registry = registry
         self.settings = settings or PrefilterSettings()
-        self._pipelines: dict[tuple, Pipeline] = {}
+        self.prompt_processor = prompt_processor
 
-    def _pipeline(self, scorer: str, prompt_processor: str, scorer_options: dict, profile: str) -> Pipeline:
-        key = (scorer, prompt_processor, tuple(sorted(scorer_options.items())))
-        if key not in self._pipelines:
-            pipeline = Pipeline(
-                scorer=scorer,
-                codec="jpeg",  # never used: the benchmark encodes with its own codecs
-                prompt_processor="none",
-                settings=self.settings,
-                scorer_options=scorer_options,
-                registry=self.registry,
-            )
-            if pipeline.scorer.prompt_guided and prompt_processor != "none":
-                # Only prompt-guided scorers read the processed prompt; NLTK takes seconds to load.
-                pipeline = Pipeline(pipeline.scorer, pipeline.codec, prompt_processor=prompt_processor,
-                                    settings=self.settings, registry=self.registry)
-            self._pipelines[key] = pipeline
-        return self._pipelines[key].with_settings(profile=profile)
+    def _prefilter_for(self, scorer: str, prompt_processor: str, scorer_options: dict, profile: str) -> Prefilter:
+        settings = replace(self.settings, profile=profile)
+        return LOADED.prefilter(scorer, prompt_processor=prompt_processor, scorer_options=scorer_options,
+                                settings=settings, registry=self.registry)
 
     def build(self, spec: str) -> Variant | Skipped:
         """A variant, or why it does not apply (a missing model, an ablation that means nothing here)."""
@@ -186,16 +177,16 @@ class VariantFactory:
         )
 
     def _prefilter(self, spec: str, kind: str, profile: str, scorer: str | None = None) -> Variant | Skipped:
-        scorer = scorer or ("uniform" if kind == "uniform" else self.scorer)
-        prompt_processor = "none" if kind == "no-prompt-prep" else "nltk"
+        scorer = scorer or (ABLATION_SCORER if kind == "uniform" else self.scorer)
+        prompt_processor = NO_PROMPT_PROCESSOR if kind == "no-prompt-prep" else self.prompt_processor
         options = {"overlap": False} if kind == "no-overlap" else {}
         try:
-            base = self._pipeline(scorer, "nltk", {}, profile)
+            base = self._prefilter_for(scorer, self.prompt_processor, {}, profile)
             if kind == "no-overlap" and not hasattr(base.scorer, "overlap"):
                 return Skipped(spec, f"scorer {scorer!r} has no tiles, so the no-overlap ablation does not apply")
             if kind == "no-prompt-prep" and not base.scorer.prompt_guided:
                 return Skipped(spec, f"scorer {scorer!r} ignores the prompt, so the no-prompt-prep ablation does not apply")
-            pipeline = self._pipeline(scorer, prompt_processor, options, profile)
+            prefilter = self._prefilter_for(scorer, prompt_processor, options, profile)
         except ModelNotFoundError as exc:
             return Skipped(spec, f"scorer {scorer!r} is not installed: {exc}")
         descriptions = {
@@ -205,25 +196,25 @@ class VariantFactory:
             "no-overlap": f"scorer {scorer}, no overlap (stride = tile)",
             "no-prompt-prep": f"scorer {scorer}, raw prompt (no preprocessing)",
         }
-        guided = pipeline.scorer.prompt_guided
+        guided = prefilter.scorer.prompt_guided
         settings = {
             "scorer": scorer,
             "prompt_processor": prompt_processor if guided else None,
             "scorer_options": options,
             "profile": profile,
-            "sigma_map": pipeline.sigma_map.name,
-            "sigma_one": pipeline.sigma_one,
-            "sigma_max": pipeline.settings.sigma_max,
+            "sigma_map": prefilter.sigma_map.name,
+            "sigma_one": prefilter.sigma_one,
+            "sigma_max": prefilter.settings.sigma_max,
         }
 
-        random_weights = pipeline.scorer.random_weights  # figures from random weights must say so
+        random_weights = prefilter.scorer.random_weights  # figures from random weights must say so
         if random_weights:
             settings["random_init_weights"] = True
-        if getattr(pipeline.scorer, "needs_regions", False):
+        if getattr(prefilter.scorer, "needs_regions", False):
             settings["needs_regions"] = True
 
         def prepare(image: np.ndarray, row: Row) -> np.ndarray:
-            return pipeline.prefilter(image, row.prompt, regions=row.regions).image
+            return prefilter.run(image, row.prompt, regions=row.regions).image
 
         def inputs(row: Row) -> tuple:
             # Any scorer may read the regions; only prompt-guided ones read the prompt.

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from ..bench.metrics import DEFAULT_CONTEXT_SIZE
-from ..errors import UsageError
+from ..defaults import BENCH_CODECS, BENCH_SCORER, DEFAULT_EVALUATOR
+from ..errors import PgpcodecError, UsageError
 from .options import filter_setting_options
 
 
@@ -17,8 +18,8 @@ def filter_settings(command):
     return command
 
 
-DEFAULT_CODECS = ("jpeg", "heic", "vvenc")
-OPENAI_OPTIONS = ("endpoint", "model", "api_key_env", "concurrency", "reply_cache")
+EVALUATOR_FLAGS = {"reply_cache": "cache"}
+"""Evaluator flags whose factory option has another name."""
 
 
 def _split(text: str) -> list[str]:
@@ -29,8 +30,8 @@ def _codecs(text: str | None, registry) -> tuple[list[str], list[str]]:
     """The codecs to run and notes about default ones that are not installed."""
     installed = set(registry.names("codec"))
     if text is None:
-        chosen = [c for c in DEFAULT_CODECS if c in installed]
-        notes = [f"codec {c!r} is not installed; left out of the default codecs" for c in DEFAULT_CODECS if c not in installed]
+        chosen = [c for c in BENCH_CODECS if c in installed]
+        notes = [f"codec {c!r} is not installed; left out of the default codecs" for c in BENCH_CODECS if c not in installed]
         return chosen, notes
     chosen = list(dict.fromkeys(_split(text)))
     if not chosen:
@@ -40,13 +41,38 @@ def _codecs(text: str | None, registry) -> tuple[list[str], list[str]]:
     return chosen, []
 
 
+def _evaluator_options(evaluator: str, given: dict, registry) -> dict:
+    """The evaluator flags given, as the evaluator factory's options.
+
+    A flag applies to the evaluators whose factory names its option (a
+    factory taking only ``**options`` names none); any other is refused,
+    naming the evaluators it applies to.
+    """
+    import inspect
+
+    options = {EVALUATOR_FLAGS.get(k, k): v for k, v in given.items()}
+
+    def takes(name: str) -> bool:
+        try:
+            parameters = inspect.signature(registry.registration("evaluator", name).factory).parameters
+        except (PgpcodecError, TypeError, ValueError):  # unknown, not loadable, or no signature
+            return False
+        return all(key in parameters for key in options)
+
+    if options and not takes(evaluator):
+        flags = ", ".join("--" + k.replace("_", "-") for k in given)
+        takers = [name for name in registry.names("evaluator") if takes(name)]
+        raise UsageError(f"{flags} only apply to " + (" or ".join(f"--evaluator {name}" for name in takers) or "other evaluators"))
+    return options
+
+
 @click.command()
 @click.option("--dataset", default="dev", show_default=True, help="'dev' (the built-in set), a JSONL manifest or a VLMEvalKit .tsv.")
-@click.option("--codecs", default=None, help=f"Comma-separated codec names [default: {','.join(DEFAULT_CODECS)}, those installed].")
+@click.option("--codecs", default=None, help=f"Comma-separated codec names [default: {','.join(BENCH_CODECS)}, those installed].")
 @click.option("--qualities", multiple=True, metavar="[CODEC=]Q1,Q2,...", help="Quality settings, per codec or for all; repeatable (default: 4 per codec).")
-@click.option("--scorer", default="regions", show_default=True, help="Scorer of the 'prefilter' variants.")
+@click.option("--scorer", default=BENCH_SCORER, show_default=True, help="Scorer of the 'prefilter' variants.")
 @click.option("--variants", default="plain,prefilter,prefilter@reference", show_default=True, help="Comma-separated variants (docs/bench.md).")
-@click.option("--evaluator", default="roi", show_default=True, help="roi (region fidelity) or openai (a VLM server), or a plugin's.")
+@click.option("--evaluator", default=DEFAULT_EVALUATOR, show_default=True, help="roi (region fidelity) or openai (a VLM server), or a plugin's.")
 @click.option("--endpoint", default=None, help="openai: base URL of the OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1.")
 @click.option("--model", default=None, help="openai: the model name the server knows.")
 @click.option("--api-key-env", default=None, help="openai: environment variable holding the API key [default: OPENAI_API_KEY].")
@@ -57,8 +83,11 @@ def _codecs(text: str | None, registry) -> tuple[list[str], list[str]]:
 @click.option("--jobs", type=int, default=2, show_default=True, help="Encodes running at once (with --executor dask: worker processes).")
 @click.option("--executor", default="local", show_default=True, metavar="local|dask|dask://HOST:PORT",
               help="Where the work runs: this machine's threads, a local Dask cluster, or a Dask scheduler (extra 'distributed').")
+@click.option("--plugin-timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+              help="Fail a codec call that takes longer (its rows fail, the run goes on) [default: no limit].")
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None, help="Output folder [default: bench-results/DATASET]; rerunning resumes.")
-def bench(dataset, codecs, qualities, scorer, variants, evaluator, sigma_max, sigma_one, logit_scale, context_size, jobs, executor, out, **openai):
+def bench(dataset, codecs, qualities, scorer, variants, evaluator, sigma_max, sigma_one, logit_scale, context_size, jobs, executor, out,
+          plugin_timeout=None, **openai):
     """Sweep codecs × qualities × variants, print the BD-rate table and write plots.
 
     Results go to OUT/rows.jsonl as they are computed (a rerun skips them),
@@ -69,16 +98,11 @@ def bench(dataset, codecs, qualities, scorer, variants, evaluator, sigma_max, si
 
     from ..bench.dataset import load_dataset
     from ..bench.runner import Bench, BenchConfig, parse_qualities
-    from ..pipeline import PrefilterSettings
     from ..plugins import get_registry
+    from ..prefilter import PrefilterSettings
 
     registry = get_registry()
-    given = {k: v for k, v in openai.items() if v is not None}
-    if given and evaluator != "openai":
-        flags = ", ".join("--" + k.replace("_", "-") for k in given)
-        raise UsageError(f"{flags} only apply to --evaluator openai")
-    if "reply_cache" in given:
-        given["cache"] = given.pop("reply_cache")
+    given = _evaluator_options(evaluator, {k: v for k, v in openai.items() if v is not None}, registry)
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
     from ..bench.dask_executor import check_executor
@@ -100,6 +124,7 @@ def bench(dataset, codecs, qualities, scorer, variants, evaluator, sigma_max, si
         context_size=context_size,
         jobs=jobs,
         executor=executor,
+        plugin_timeout=plugin_timeout,
     )
     out_dir = Path(out) if out else Path("bench-results") / data.name
     err = Console(stderr=True, highlight=False, soft_wrap=True)

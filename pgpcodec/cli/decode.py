@@ -21,7 +21,7 @@ def detect_codec(data: bytes, path: Path, registry):
     codecs = []
     for name in registry.names("codec"):
         try:
-            codecs.append(registry.create("codec", name))
+            codecs.append(registry.codec(name))
         except PgpcodecError:
             continue  # a codec that cannot start cannot have written this file
     for codec in codecs:
@@ -45,7 +45,6 @@ def decode(bitstream, output, codec, force, show_progress):
 
     The codec is read from the content (magic numbers), not the extension.
     """
-    from ..guard import PluginRef, call_plugin
     from ..imaging import png_bytes
     from ..plugins import get_registry
     from .paths import as_path, check_plan, is_dash, label, read_stdin, write_output
@@ -60,11 +59,10 @@ def decode(bitstream, output, codec, force, show_progress):
     if not data:
         raise InputError(f"{source}: file is empty")
     registry = get_registry()
-    chosen = registry.create("codec", codec) if codec else detect_codec(data, source, registry)
-    ref = PluginRef("codec", chosen.name, registry.registration("codec", chosen.name).plugin)
+    chosen = registry.codec(codec) if codec else detect_codec(data, source, registry)  # guarded: failures name the plugin
     with progress_bars(show_progress) as progress:
         chosen.progress = progress
-        pixels = call_plugin(ref, chosen.decode, data)
+        pixels = chosen.decode(data)
     write_output(as_path(output), png_bytes(pixels), force=force)
     click.echo(f"{label(bitstream)} -> {label(output, 'stdout')}  ({chosen.name}, {pixels.shape[1]}x{pixels.shape[0]})", err=True)
     return 0

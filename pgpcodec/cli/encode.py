@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
+from ..defaults import DEFAULT_CODEC
 from ..errors import InputError, PgpcodecError, UsageError
-from .options import build_pipeline, fit_input, fit_rule, parse_box, pipeline_options, size_label
+from .options import build_pipeline, fit_rule, parse_box, pipeline_options, size_label
 from .paths import as_path, check_plan, expand_inputs, is_dash, is_folder, label, read_stdin, write_output
 from .progress import PROGRESS_OPTION
 
@@ -199,7 +200,7 @@ def _boxes(regions: tuple[str, ...]) -> list[tuple[int, int, int, int]]:
 
 @click.command()
 @click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=True))
-@click.option("-c", "--codec", default="jpeg", show_default=True, help="Codec name (see 'pgpcodec plugins').")
+@click.option("-c", "--codec", default=DEFAULT_CODEC, show_default=True, help="Codec name (see 'pgpcodec plugins').")
 @click.option("-q", "--quality", type=float, default=None, help="Codec quality setting (codec's default if omitted).")
 @click.option("--qp", type=int, default=None, help="Quantiser for QP codecs such as vvenc (same as -q there; lower is better).")
 @click.option("--preset", default=None, help="Encoder speed preset (vvenc: faster, fast, medium, slow, slower).")
@@ -224,17 +225,16 @@ def encode(
 
     IMAGES are files, folders (with --recursive) or - for stdin.
     """
-    from ..guard import PluginRef, call_plugin
     from ..imaging import load_image, output_exists, png_bytes
-    from ..pipeline import codec_notes, encode_pixels, with_original_size
+    from ..pipeline import Pipeline
 
-    rule = fit_rule(opts["fit"])
+    opts["fit"] = fit_rule(opts["fit"])  # a bad target is reported before anything is built
     factory_options = codec_factory_options(codec, codec_option, preset)
     if no_prefilter:
         from ..plugins import get_registry
 
-        pipeline, codec_ = None, get_registry().create("codec", codec, **factory_options)
-        codec_ref = PluginRef("codec", codec, get_registry().registration("codec", codec).plugin)
+        codec_ = get_registry().codec(codec, plugin_timeout=opts["plugin_timeout"], **factory_options)
+        pipeline = Pipeline(None, codec_, fit=opts["fit"])
     else:
         pipeline = build_pipeline(codec=codec, codec_options=factory_options, **opts)
         codec_ = pipeline.codec
@@ -261,23 +261,19 @@ def encode(
         if output_exists(target) and not force:
             raise InputError(f"{target}: already exists", "pass --force to overwrite it")
         array, notes = load_image(read_stdin() if is_dash(source) else source, limit=opts["max_pixels"])
-        array, job_boxes, fitted = fit_input(array, notes, rule, boxes)
         codec_.progress = batch.bars  # cheng2020 and rate searches report; fast codecs ignore it
-        if pipeline is None:
-            result = call_plugin(codec_ref, encode_pixels, codec_, array, quality, timeout=opts["plugin_timeout"], **rate)
-            notes += codec_notes(codec_)
+        if no_prefilter:
+            result = pipeline.encode_plain(array, quality, **rate)
         else:
-            filtered = pipeline.prefilter(array, opts["prompt"], regions=job_boxes)
+            filtered = pipeline.prefilter(array, opts["prompt"], regions=boxes)  # fitted to --fit there
             result = pipeline.encode_filtered(filtered, quality, **rate)
-            notes += result.notes  # the scorer's and the codec's
             if save_filtered:
                 write_output(as_path(save_filtered), png_bytes(filtered.image), force=force)
             if explain:
                 from ..explain import explain_png
 
-                write_output(as_path(explain), explain_png(array, filtered), force=force)
-        if fitted is not None:
-            result = with_original_size(result, fitted.original_size, fitted.target)
+                write_output(as_path(explain), explain_png(filtered.scored_image, filtered), force=force)
+        notes += result.notes  # the fit's, the scorer's and the codec's
         if not is_dash(target):
             make_folder(target)
         write_output(target, result.data, force=force)
@@ -313,18 +309,17 @@ def prefilter(image, output, explain, force, **opts):
         output = str(Path(image).with_name(Path(image).stem + ".filtered.png"))
     check_plan([image], [("-o", output), ("--explain", explain)])
     image = as_path(image)
-    rule = fit_rule(opts["fit"])
+    opts["fit"] = fit_rule(opts["fit"])
     pipeline = build_pipeline(**opts)
     array, notes = load_image(read_stdin() if is_dash(image) else image, limit=opts["max_pixels"])
-    array, boxes, fitted = fit_input(array, notes, rule, _boxes(opts["regions"]))
-    result = pipeline.prefilter(array, opts["prompt"], regions=boxes)
+    result = pipeline.prefilter(array, opts["prompt"], regions=_boxes(opts["regions"]))  # fitted to --fit there
     write_output(as_path(output), png_bytes(result.image), force=force)
     if explain:
         from ..explain import explain_png
 
-        write_output(as_path(explain), explain_png(array, result), force=force)
+        write_output(as_path(explain), explain_png(result.scored_image, result), force=force)
     height, width = result.image.shape[:2]
-    size = f"{width}x{height}" if fitted is None else f"{fitted.original_size[0]}x{fitted.original_size[1]} -> {width}x{height} (fit {fitted.target})"
+    size = f"{width}x{height}" if result.fit is None else f"{result.original_size[0]}x{result.original_size[1]} -> {width}x{height} (fit {result.fit})"
     note = f"  [{'; '.join(notes + list(result.notes))}]" if notes or result.notes else ""
     click.echo(f"{label(image)} -> {label(output, 'stdout')}  {size}  (prefilter {result.seconds:.3f} s, prompt used: {result.prompt_used!r}){note}", err=True)
     return 0

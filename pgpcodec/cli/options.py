@@ -8,7 +8,20 @@ import sys
 import click
 
 from ..errors import SettingError, UsageError
-from ..pipeline import DEFAULT_KERNEL_SIZE, DEFAULT_LOGIT_SCALE, DEFAULT_SIGMA_MAX, DEFAULT_SIGMA_ONE
+from ..defaults import (
+    DEFAULT_KERNEL_SIZE,
+    DEFAULT_LOGIT_SCALE,
+    DEFAULT_PROFILE,
+    DEFAULT_PROMPT_PROCESSOR,
+    DEFAULT_SCORER,
+    DEFAULT_SIGMA_MAX,
+    DEFAULT_SIGMA_ONE,
+    DEFAULT_TARGET_TILES,
+    DEFAULT_TILING,
+    KERNEL_SIZE_LIMIT,
+    PROFILES,
+    TILINGS,
+)
 
 
 def as_flag(error: SettingError) -> SettingError:
@@ -54,7 +67,7 @@ def parse_options(pairs: tuple[str, ...], flag: str) -> dict:
 
 
 def filter_setting_options() -> list:
-    """--sigma-max, --sigma-one and --logit-scale, defaults from :class:`~pgpcodec.pipeline.PrefilterSettings`."""
+    """--sigma-max, --sigma-one and --logit-scale, defaults from :mod:`pgpcodec.defaults`."""
     return [
         click.option("--sigma-max", type=float, default=DEFAULT_SIGMA_MAX, show_default=True, help="Largest blur σ (the paper's; 10 blurs harder, saves more bits, keeps less context)."),
         click.option("--sigma-one", type=float, default=None, help=f"σ at score 1 [default: {DEFAULT_SIGMA_ONE:g}; regions: 0]."),
@@ -66,16 +79,16 @@ def pipeline_options(command):
     """Scorer, prompt and filter options, shared by encode and prefilter."""
     options = [
         click.option("-p", "--prompt", default="", help="The prompt the image is sent with."),
-        click.option("--scorer", default="tinyclip57", show_default=True, help="Scorer name, A+B to combine scorers (e.g. tinyclip57+text), or a path to an exported model folder."),
+        click.option("--scorer", default=DEFAULT_SCORER, show_default=True, help="Scorer name, A+B to combine scorers (e.g. tinyclip57+text), or a path to an exported model folder."),
         click.option("--regions", "regions", multiple=True, metavar="X0,Y0,X1,Y1", help="A region that matters (regions scorer); repeatable."),
-        click.option("--prompt-processor", default="nltk", show_default=True, help="How the prompt is reduced before scoring."),
-        click.option("--profile", type=click.Choice(["native", "reference"]), default="native", show_default=True, help="Filter profile: native (seam-free, full resolution) or the paper's reference."),
+        click.option("--prompt-processor", default=DEFAULT_PROMPT_PROCESSOR, show_default=True, help="How the prompt is reduced before scoring."),
+        click.option("--profile", type=click.Choice(PROFILES), default=DEFAULT_PROFILE, show_default=True, help="Filter profile: native (seam-free, full resolution) or the paper's reference."),
         click.option("--sigma-map", default=None, help="exponential, linear, reciprocal, … (default: the scorer's preference, else exponential)."),
         *filter_setting_options(),
-        click.option("--kernel-size", type=int, default=DEFAULT_KERNEL_SIZE, show_default=True, help="Kernel size of the reference profile (odd, at most 255)."),
-        click.option("--target-tiles", type=int, default=24, show_default=True, help="Tile count the stride aims for (tile scorers)."),
+        click.option("--kernel-size", type=int, default=DEFAULT_KERNEL_SIZE, show_default=True, help=f"Kernel size of the reference profile (odd, at most {KERNEL_SIZE_LIMIT})."),
+        click.option("--target-tiles", type=int, default=DEFAULT_TARGET_TILES, show_default=True, help="Tile count the stride aims for (tile scorers)."),
         click.option("--no-overlap", is_flag=True, help="Stride = tile size (the paper's no-overlap ablation)."),
-        click.option("--tiling", type=click.Choice(["reference", "proxy"]), default="reference", show_default=True, help="Tile scorers: the paper's tiling (tile count grows with the photo), or a downscaled proxy keeping the count near --target-tiles."),
+        click.option("--tiling", type=click.Choice(TILINGS), default=DEFAULT_TILING, show_default=True, help="Tile scorers: the paper's tiling (tile count grows with the photo), or a downscaled proxy keeping the count near --target-tiles."),
         click.option("--scorer-option", "scorer_option", multiple=True, metavar="KEY=VALUE", help="Option for the scorer, e.g. precision=int8; repeatable."),
         click.option("--max-pixels", type=int, default=None, help="Refuse larger images (default 100 MP or PGPCODEC_MAX_PIXELS)."),
         click.option("--fit", "fit", default=None, metavar="TARGET", help="First downsize to what a VLM sees: claude, gpt-4o, internvl3, llava-onevision, qwen2.5-vl, max-side:N or max-pixels:N (see docs/fit.md)."),
@@ -84,14 +97,14 @@ def pipeline_options(command):
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
 
 
-def scorer_options(target_tiles: int, no_overlap: bool, tiling: str = "reference") -> dict:
+def scorer_options(target_tiles: int, no_overlap: bool, tiling: str = DEFAULT_TILING) -> dict:
     """Tiling options for the scorer factory, passed only when the user changed them."""
     options = {}
-    if target_tiles != 24:
+    if target_tiles != DEFAULT_TARGET_TILES:
         options["target_tiles"] = target_tiles
     if no_overlap:
         options["overlap"] = False
-    if tiling != "reference":
+    if tiling != DEFAULT_TILING:
         options["tiling"] = tiling
     return options
 
@@ -103,17 +116,6 @@ def fit_rule(target: str | None):
     return resolve(target)
 
 
-def fit_input(array, notes: list[str], rule, boxes):
-    """``(array, boxes, fitted)`` after ``--fit``: downsized, regions mapped, notes added."""
-    if rule is None:
-        return array, boxes, None
-    from ..fit import apply_fit
-
-    fitted = apply_fit(array, rule, boxes)
-    notes += fitted.notes
-    return fitted.image, list(fitted.regions), fitted
-
-
 def size_label(result) -> str:
     """``4032x3024 -> 1148x840 (fit qwen2.5-vl)  `` for a fitted result, else nothing."""
     if result.fit is None:
@@ -122,7 +124,8 @@ def size_label(result) -> str:
 
 
 def build_pipeline(codec: str | None = None, codec_options: dict | None = None, **opts):
-    """The Pipeline the options describe; a missing registry model is offered for download in a terminal."""
+    """The Pipeline the options describe (``--fit`` included: its prefilter fits each input);
+    a missing registry model is offered for download in a terminal."""
     from ..errors import ModelNotFoundError
 
     try:
@@ -148,7 +151,9 @@ def offer_fetch(error) -> bool:
 
 
 def _pipeline(codec: str | None, codec_options: dict | None, **opts):
-    from ..pipeline import Pipeline, PrefilterSettings
+    from ..defaults import DEFAULT_CODEC
+    from ..pipeline import Pipeline
+    from ..prefilter import PrefilterSettings
 
     try:
         settings = PrefilterSettings(
@@ -163,7 +168,7 @@ def _pipeline(codec: str | None, codec_options: dict | None, **opts):
         raise as_flag(exc) from None
     return Pipeline(
         scorer=opts["scorer"],
-        codec=codec or "jpeg",
+        codec=codec or DEFAULT_CODEC,
         prompt_processor=opts["prompt_processor"],
         settings=settings,
         scorer_options={
@@ -172,4 +177,5 @@ def _pipeline(codec: str | None, codec_options: dict | None, **opts):
         },
         codec_options=codec_options,
         plugin_timeout=opts["plugin_timeout"],
+        fit=fit_rule(opts["fit"]),
     )

@@ -6,6 +6,7 @@ import ipaddress
 
 import click
 
+from ..defaults import DEFAULT_CODEC, DEFAULT_PROMPT_PROCESSOR, DEFAULT_SCORER
 from ..errors import UsageError
 
 
@@ -25,9 +26,9 @@ def _check_host(host: str, allow_public: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback unless --allow-public).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option("--allow-public", is_flag=True, help="Allow a non-loopback --host (there is no authentication).")
-@click.option("--scorer", default="tinyclip57", show_default=True, help="Scorer, loaded once at start-up.")
-@click.option("--codec", default="jpeg", show_default=True, help="Default codec; requests may pick any registered codec.")
-@click.option("--prompt-processor", default="nltk", show_default=True)
+@click.option("--scorer", default=DEFAULT_SCORER, show_default=True, help="Scorer, loaded once at start-up.")
+@click.option("--codec", default=DEFAULT_CODEC, show_default=True, help="Default codec; requests may pick any registered codec.")
+@click.option("--prompt-processor", default=DEFAULT_PROMPT_PROCESSOR, show_default=True)
 @click.option("--max-bytes", type=int, default=None, help="Largest request body in bytes [default: 20 MiB].")
 @click.option("--max-pixels", type=int, default=None, help="Largest image in pixels [default: 40 MP].")
 @click.option("--max-concurrency", type=int, default=None, help="Encodes at once [default: CPU count].")

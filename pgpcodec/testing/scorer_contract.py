@@ -16,7 +16,7 @@ the same scores (same instance and a new one); the input is left
 untouched; constant, tiny (1×1, 2×3, 1×97 …) and huge (12 MP,
 ``huge_size``) images work; a scorer with ``prompt_guided = False`` gives
 the same scores whatever the prompt; its preferred sigma map exists; and
-it runs inside a real :class:`~pgpcodec.pipeline.Pipeline`. Every check
+it runs inside a real :class:`~pgpcodec.prefilter.Prefilter`. Every check
 is also a plain function (``check_*``) for use outside pytest.
 """
 
@@ -94,10 +94,10 @@ def check_preferred_sigma_map(scorer: Scorer) -> None:
 
 
 def check_in_pipeline(scorer: Scorer, image: np.ndarray, regions: Sequence[Box] = ()) -> None:
-    from ..pipeline import Pipeline
+    from ..defaults import NO_PROMPT_PROCESSOR
+    from ..prefilter import Prefilter
 
-    pipeline = Pipeline(scorer=scorer, codec="jpeg", prompt_processor="none")
-    result = pipeline.prefilter(image, PROMPT, regions=regions)
+    result = Prefilter(scorer, prompt_processor=NO_PROMPT_PROCESSOR).run(image, PROMPT, regions=regions)
     assert result.image.shape == image.shape and result.image.dtype == np.uint8
     assert np.all(np.isfinite(result.sigma_field.sigma)) and np.all(result.sigma_field.sigma >= 0)
 

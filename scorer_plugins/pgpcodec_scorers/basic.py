@@ -8,7 +8,8 @@ import numpy as np
 
 from pgpcodec.errors import InputError
 from pgpcodec.interfaces import BlockGrid, Box, ScoreMap, Scorer
-from pgpcodec.tile_scorer import DEFAULT_TARGET_TILES, DEFAULT_TILE, DEFAULT_TILING, plan_tiles
+from pgpcodec.defaults import DEFAULT_TARGET_TILES, DEFAULT_TILE, DEFAULT_TILING
+from pgpcodec.tile_scorer import plan_tiles
 
 
 class UniformScorer(Scorer):

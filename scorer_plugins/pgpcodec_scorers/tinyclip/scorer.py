@@ -20,7 +20,8 @@ import numpy as np
 
 from pgpcodec.errors import InvalidModelError, UsageError
 from pgpcodec_scorers.tinyclip.cache import is_model_name, repair_hint, resolve_model
-from pgpcodec.tile_scorer import DEFAULT_LOGIT_SCALE, DEFAULT_TARGET_TILES, DEFAULT_TILING, TileScorer
+from pgpcodec.defaults import DEFAULT_LOGIT_SCALE, DEFAULT_TARGET_TILES, DEFAULT_TILING
+from pgpcodec.tile_scorer import TileScorer
 
 from . import DEFAULT_MODEL
 # int8 quantises the vision graph only: the text graph runs once per prompt (its embedding
