@@ -73,6 +73,15 @@ class Pipeline:
         if scorer is not None:
             prefilter = scorer
         if isinstance(prefilter, Prefilter):
+            given = {"settings": settings, "scorer_options": scorer_options, "fit": fit}
+            given["prompt_processor"] = None if prompt_processor == DEFAULT_PROMPT_PROCESSOR else prompt_processor
+            ignored = sorted(name for name, value in given.items() if value is not None)
+            if ignored:  # they belong to the Prefilter, which is already built: never drop them silently
+                raise UsageError(
+                    f"{', '.join(ignored)} cannot be given with a ready Prefilter",
+                    "build the Prefilter with them (Prefilter(..., settings=...)), or pass a scorer name instead",
+                    parameter=ignored[0],
+                )
             self.prefilter: Prefilter | None = prefilter if plugin_timeout is None else prefilter.with_timeout(plugin_timeout)
             self._plain_fit = prefilter.fit
         elif prefilter is None:

@@ -211,3 +211,14 @@ def test_the_one_shot_api_takes_the_logit_scale_as_a_setting(photo):
     with pytest.raises(UsageError, match="logit_scale"):
         pgpcodec.encode(photo, scorer="regions", regions=[REGION], logit_scale=0)
     assert pgpcodec.encode(photo, scorer="regions", regions=[REGION], quality=50, logit_scale=50).data
+
+
+def test_a_ready_prefilter_refuses_settings_it_would_otherwise_drop():
+    from pgpcodec.prefilter import Prefilter
+
+    ready = Prefilter("uniform", prompt_processor="none")
+    for extra in ({"settings": PrefilterSettings(sigma_max=5)}, {"fit": "max-side:64"}, {"scorer_options": {"x": 1}}, {"prompt_processor": "none"}):
+        with pytest.raises(UsageError, match="cannot be given with a ready Prefilter") as caught:
+            Pipeline(ready, "jpeg", **extra)
+        assert caught.value.parameter == next(iter(extra))
+    assert Pipeline(ready, "jpeg").prefilter is ready
