@@ -34,6 +34,7 @@ import numpy as np
 
 from ..errors import PluginError, UsageError
 from .dataset import Row
+from .jsonl_store import JsonlStore
 from .matching import match_reply
 
 
@@ -105,20 +106,15 @@ def image_digest(image: np.ndarray) -> str:
 
 
 class ReplyCache:
-    """Replies already received, kept in a JSON-lines file that is only ever appended to."""
+    """Replies already received, kept in an append-only JSON-lines file (a :class:`JsonlStore`)."""
 
     def __init__(self, path: Path | None):
         self.path = path
-        self._replies: dict[str, str] = {}
+        self._store = JsonlStore(path) if path else None
         self._lock = threading.Lock()
-        if path and path.exists():
-            with path.open(encoding="utf-8") as handle:
-                for line in handle:
-                    try:
-                        entry = json.loads(line)
-                        self._replies[entry["key"]] = entry["reply"]
-                    except (json.JSONDecodeError, KeyError, TypeError):
-                        continue  # a line cut short by a crash: ask again
+        # a line cut short by a crash is skipped: that reply is asked again
+        entries = self._store.load(_reply_key) if self._store else {}
+        self._replies: dict[str, str] = {key: entry["reply"] for key, entry in entries.items()}
 
     @staticmethod
     def key(model: str, image_hash: str, prompt: str) -> str:
@@ -131,11 +127,15 @@ class ReplyCache:
     def put(self, key: str, reply: str, **context) -> None:
         with self._lock:
             self._replies[key] = reply
-            if self.path:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                with self.path.open("a", encoding="utf-8") as handle:
-                    handle.write(json.dumps({"key": key, "reply": reply, **context}) + "\n")
-                    handle.flush()
+            if self._store:
+                self._store.append({"key": key, "reply": reply, **context})
+
+
+def _reply_key(entry: dict) -> str:
+    """An entry's key; one without a ``reply`` raises KeyError, so it is skipped like a torn line."""
+    if "reply" not in entry:
+        raise KeyError("reply")
+    return entry["key"]
 
 
 class OpenAIEvaluator(Evaluator):
