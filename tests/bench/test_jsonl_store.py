@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 
-from pgpcodec.bench.evaluators import ReplyCache
+from pgpcodec_evaluators.openai import ReplyCache
 from pgpcodec.bench.jsonl_store import JsonlStore
 from pgpcodec.bench.runner import ResultLog
 
