@@ -64,10 +64,19 @@ def extract_tiles(image: np.ndarray, positions: np.ndarray, tile: int) -> np.nda
     return tiles
 
 
-def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Bicubic resize of an (H, W, 3) uint8 image to ``size`` = (width, height)."""
+RESAMPLING = ("bicubic", "bilinear", "lanczos")
+
+
+def resize(image: np.ndarray, size: tuple[int, int], resample: str = "bicubic", *, reducing_gap: float | None = None) -> np.ndarray:
+    """Resize an (H, W, 3) uint8 image to ``size`` = (width, height) with Pillow's ``resample`` filter.
+
+    An image already of that size is returned as it is. ``reducing_gap`` is
+    Pillow's: a box reduction by a whole factor first, then the filter for
+    the rest (None: the filter alone).
+    """
     from PIL import Image
 
     if (image.shape[1], image.shape[0]) == tuple(size):
         return image
-    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BICUBIC))
+    filters = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR, "lanczos": Image.Resampling.LANCZOS}
+    return np.asarray(Image.fromarray(image).resize(tuple(size), filters[resample], reducing_gap=reducing_gap))
