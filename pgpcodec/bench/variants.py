@@ -51,6 +51,7 @@ from ..fit import resolve as resolve_fit
 from ..maths.grid import resize
 from ..pipeline import PROFILES, Pipeline, PrefilterSettings
 from ..plugins import PluginRegistry
+from ..tile_scorer import TiledScorer
 from .dataset import Row
 
 PLAIN = "plain"
@@ -184,7 +185,7 @@ class VariantFactory:
         options = {"overlap": False} if kind == "no-overlap" else {}
         try:
             base = self._pipeline(scorer, "nltk", {}, profile)
-            if kind == "no-overlap" and not hasattr(base.scorer, "overlap"):
+            if kind == "no-overlap" and not isinstance(base.scorer, TiledScorer):
                 return Skipped(spec, f"scorer {scorer!r} has no tiles, so the no-overlap ablation does not apply")
             if kind == "no-prompt-prep" and not base.scorer.prompt_guided:
                 return Skipped(spec, f"scorer {scorer!r} ignores the prompt, so the no-prompt-prep ablation does not apply")
