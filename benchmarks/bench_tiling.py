@@ -30,7 +30,7 @@ def main() -> int:
     if model is None:
         return report.finish(args.json)
     from pgpcodec_scorers.tinyclip.scorer import TinyClipScorer
-    from pgpcodec.tile_scorer import tile_count
+    from pgpcodec.maths.grid import tile_count
 
     scorers = {mode: TinyClipScorer(model=model, tiling=mode) for mode in ("reference", "proxy")}
     for scorer in scorers.values():

@@ -205,9 +205,9 @@ def tile_field(width: int, height: int, seed: int = 0):
     from pgpcodec.maths import grid as grid_math
     from pgpcodec.maths import scores
     from pgpcodec.maths import sigma as sigma_maps
-    from pgpcodec.tile_scorer import DEFAULT_TARGET_TILES, DEFAULT_TILE, tile_grid
+    from pgpcodec.tile_scorer import DEFAULT_TARGET_TILES, DEFAULT_TILE
 
-    grid = tile_grid(width, height, tile=DEFAULT_TILE, target_tiles=DEFAULT_TARGET_TILES)
+    grid = grid_math.tile_grid(width, height, tile=DEFAULT_TILE, target_tiles=DEFAULT_TARGET_TILES)
     positions = grid_math.tile_positions(*grid.grid_size, DEFAULT_TILE, grid.block)
     similarities = np.random.default_rng(seed).normal(0.25, 0.03, len(positions))
     tile_scores = scores.softmax_scores(similarities, LOGIT_SCALE)

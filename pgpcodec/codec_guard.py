@@ -25,13 +25,11 @@ def encode_pixels(
 ) -> EncodedImage:
     """Encode at ``quality``, or at the best quality that fits ``target_bytes``/``target_bpp``
     (searched by :mod:`pgpcodec.ratecontrol`)."""
-    from .errors import UsageError
-
     if target_bytes is None and target_bpp is None:
         return codec.encode(pixels, quality)
-    if quality is not None or (target_bytes is not None and target_bpp is not None):
-        raise UsageError("give only one of a quality, a target size in bytes and a target bpp")
-    from .ratecontrol import bytes_for_bpp, fit_to_size
+    from .ratecontrol import bytes_for_bpp, check_rate_target, fit_to_size
+
+    check_rate_target(quality, target_bytes, target_bpp)
 
     height, width = pixels.shape[:2]
     budget = int(target_bytes) if target_bytes is not None else bytes_for_bpp(target_bpp, width, height)

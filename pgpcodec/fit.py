@@ -304,12 +304,9 @@ def downscale(image: np.ndarray, size: Size) -> np.ndarray:
     reduction (``Image.reduce``), then Lanczos for the rest, which Pillow
     documents as indistinguishable from a full Lanczos resample.
     """
-    import numpy as np
-    from PIL import Image
+    from .maths.grid import resize
 
-    if (image.shape[1], image.shape[0]) == tuple(size):
-        return image
-    return np.asarray(Image.fromarray(image).resize(tuple(size), Image.Resampling.LANCZOS, reducing_gap=3.0))
+    return resize(image, size, "lanczos", reducing_gap=3.0)
 
 
 def map_box(box: Box, original: Size, fitted: Size) -> Box:

@@ -177,13 +177,11 @@ def native_sigma(field_: SigmaField) -> np.ndarray:
 
 def reference_block_sigma(field_: SigmaField) -> tuple[np.ndarray, BlockGrid]:
     """Block σ on the paper's working grid; per-pixel fields take each block's smallest σ."""
-    from .tile_scorer import tile_grid
-
     grid = field_.grid
     if grid.block > 1:
         return field_.sigma, grid
     width, height = grid.image_size
-    ref = tile_grid(width, height, tile=DEFAULT_TILE, target_tiles=DEFAULT_TARGET_TILES)
+    ref = grid_math.tile_grid(width, height, tile=DEFAULT_TILE, target_tiles=DEFAULT_TARGET_TILES)
     return filters.min_pool_to_grid(field_.sigma, ref.block, ref.grid_size), ref
 
 

@@ -22,10 +22,31 @@ from .errors import CodecError, RateTargetError, UsageError
 from .interfaces import Codec, EncodedImage, Progress
 
 
+RATE_PARAMETERS = ("quality", "target_bytes", "target_bpp")
+"""The three ways to ask for a rate; at most one may be given."""
+
+
+def check_rate_target(
+    quality: float | None, target_bytes: int | None, target_bpp: float | None, *, labels: dict[str, str] | None = None
+) -> None:
+    """The rate rules every front end shares: at most one of ``quality``, ``target_bytes`` and
+    ``target_bpp``, and a target must be positive.
+
+    Errors name the parameters; ``labels`` spells them as a front end does
+    (the CLI's ``--target-bytes``).
+    """
+    label = {name: name for name in RATE_PARAMETERS} | (labels or {})
+    if sum(value is not None for value in (quality, target_bytes, target_bpp)) > 1:
+        raise UsageError(f"give only one of {label['quality']}, {label['target_bytes']} and {label['target_bpp']}")
+    if target_bytes is not None and not target_bytes >= 1:
+        raise UsageError(f"{label['target_bytes']} must be positive, got {target_bytes}", parameter="target_bytes")
+    if target_bpp is not None and not (math.isfinite(target_bpp) and target_bpp > 0):
+        raise UsageError(f"{label['target_bpp']} must be positive, got {target_bpp}", parameter="target_bpp")
+
+
 def bytes_for_bpp(bpp: float, width: int, height: int) -> int:
     """The byte budget that ``bpp`` bits per original pixel allows (rounded down)."""
-    if not (math.isfinite(bpp) and bpp > 0):
-        raise UsageError(f"--target-bpp must be a positive number, got {bpp}")
+    check_rate_target(None, None, bpp)
     return int(bpp * width * height // 8)
 
 

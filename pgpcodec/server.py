@@ -299,12 +299,12 @@ def _flag(form, name: str, default: bool) -> bool:
     value = form.get(name)
     if value is None or str(value).strip() == "":
         return default
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise HttpError(422, "bad_settings", f"{name} must be true or false, got {value!r}")
+    from .codec_options import parse_bool
+
+    try:
+        return parse_bool(value, name)
+    except UsageError as exc:
+        raise HttpError(422, "bad_settings", exc.message) from None
 
 
 def _regions(form, limit: int) -> tuple[tuple[int, int, int, int], ...]:

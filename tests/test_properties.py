@@ -10,7 +10,7 @@ from hypothesis.extra.numpy import arrays
 
 from pgpcodec.maths import filters, scores, sigma
 from pgpcodec.maths import grid as grid_math
-from pgpcodec.tile_scorer import tile_grid
+from pgpcodec.maths.grid import tile_grid
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 sizes = st.integers(min_value=1, max_value=3000)

@@ -8,7 +8,8 @@ import pytest
 from pgpcodec.errors import UsageError
 from pgpcodec.prefilter import native_sigma
 from pgpcodec.interfaces import SigmaField
-from pgpcodec.tile_scorer import TileScorer, plan_tiles, proxy_size, tile_count, tile_grid
+from pgpcodec.maths.grid import plan_tiles, proxy_size, tile_count, tile_grid
+from pgpcodec.tile_scorer import TileScorer
 
 
 def plan(width, height, mode, target=24):

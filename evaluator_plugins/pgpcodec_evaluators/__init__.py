@@ -1,4 +1,4 @@
-"""The built-in benchmark evaluators ``roi`` and ``openai`` (:mod:`pgpcodec.bench.evaluators`).
+"""The built-in benchmark evaluators ``roi`` (:mod:`.roi`) and ``openai`` (:mod:`.openai`).
 
 The entry-point module: hooks only, so loading the plugin imports nothing heavy.
 """
@@ -10,5 +10,5 @@ from pgpcodec import hookimpl
 
 @hookimpl
 def register_evaluators(register):
-    register("roi", "pgpcodec.bench.evaluators:RoiEvaluator")
-    register("openai", "pgpcodec.bench.evaluators:OpenAIEvaluator")
+    register("roi", "pgpcodec_evaluators.roi:RoiEvaluator")
+    register("openai", "pgpcodec_evaluators.openai:OpenAIEvaluator")

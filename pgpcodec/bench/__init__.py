@@ -2,6 +2,6 @@
 
 Modules: :mod:`.dataset` (manifests), :mod:`.variants` (what is compared),
 :mod:`.metrics` (PSNR, ROI-PSNR), :mod:`.evaluators` (the evaluator plugin
-type), :mod:`.matching` (VLM reply scoring), :mod:`.bdrate`, :mod:`.plots`
-and :mod:`.runner` (the sweep itself).
+type; the built-in evaluators are a plugin package), :mod:`.jsonl_store` (the append-only files), :mod:`.bdrate`,
+:mod:`.plots` and :mod:`.runner` (the sweep itself).
 """

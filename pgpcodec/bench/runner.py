@@ -25,7 +25,6 @@ threads (``local``) or on a Dask cluster (:mod:`pgpcodec.bench.dask_executor`).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import threading
 import time
@@ -46,6 +45,7 @@ from ..prefilter import PrefilterSettings
 from . import bdrate
 from .dataset import Dataset, Row, RowFailure, decode_photo, file_sha256, read_photo
 from .evaluators import Evaluator, EvaluatorError, Sample
+from .jsonl_store import JsonlStore
 from .metrics import DEFAULT_CONTEXT_SIZE, fidelity
 from .variants import Skipped, Variant, VariantFactory, build_variants
 
@@ -133,39 +133,25 @@ def _key(variant: str, codec: str, quality: float, row_id: str) -> tuple:
     return (variant, codec, float(quality), row_id)
 
 
+def _record_key(record: dict) -> tuple:
+    return _key(record["variant"], record["codec"], record["quality"], record["row"])
+
+
 class ResultLog:
-    """``rows.jsonl``: append-only, one flushed line per scored row."""
+    """``rows.jsonl``: append-only, one flushed line per scored row (a :class:`JsonlStore`)."""
 
     def __init__(self, path: Path):
         self.path = path
-        self._lock = threading.Lock()
-        self.records: dict[tuple, dict] = {}
-        if path.exists():
-            with path.open(encoding="utf-8") as handle:
-                for line in handle:
-                    try:
-                        record = json.loads(line)
-                        self.records[_key(record["variant"], record["codec"], record["quality"], record["row"])] = record
-                    except (json.JSONDecodeError, KeyError, TypeError):
-                        continue  # a line cut short by a crash is computed again
-            with path.open("rb") as handle:
-                handle.seek(max(0, path.stat().st_size - 1))
-                last = handle.read(1)
-            if last and last != b"\n":
-                with path.open("a", encoding="utf-8") as handle:
-                    handle.write("\n")  # end the cut line, so new lines are not glued to it
+        self._store = JsonlStore(path)
+        self.records: dict[tuple, dict] = self._store.load(_record_key)  # a line cut short by a crash is computed again
 
     def done(self, variant: str, codec: str, quality: float, row_id: str) -> bool:
         return _key(variant, codec, quality, row_id) in self.records
 
     def append(self, record: dict) -> None:
-        line = json.dumps(record) + "\n"
-        with self._lock:
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(line)
-                handle.flush()
-                os.fsync(handle.fileno())
-            self.records[_key(record["variant"], record["codec"], record["quality"], record["row"])] = record
+        key = _record_key(record)
+        self._store.append(record)
+        self.records[key] = record
 
 
 def _at_row(exc: PgpcodecError, row: Row, manifest: Path) -> PgpcodecError:

@@ -39,6 +39,7 @@ Any prefilter variant takes ``@PROFILE`` to pick the filter profile
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -49,8 +50,10 @@ from ..errors import ModelNotFoundError, UsageError
 from ..fit import FitRule, apply_fit
 from ..fit import resolve as resolve_fit
 from ..loaded import LOADED
+from ..maths.grid import resize
 from ..plugins import PluginRegistry
 from ..prefilter import Prefilter, PrefilterSettings
+from ..tile_scorer import TiledScorer
 from .dataset import Row
 
 PLAIN = "plain"
@@ -87,15 +90,6 @@ class Skipped:
 
 def _photo_only(row: Row) -> tuple:
     return (row.image,)
-
-
-def resize_bilinear(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Bilinear resize of an (H, W, 3) uint8 image to ``size`` = (width, height)."""
-    from PIL import Image
-
-    if (image.shape[1], image.shape[0]) == tuple(size):
-        return image
-    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BILINEAR))
 
 
 def downsampled_size(width: int, height: int, factor: float) -> tuple[int, int]:
@@ -162,8 +156,8 @@ class VariantFactory:
                 f"bilinear downsampling 1/{factor:g}",
                 "baseline",
                 _photo_only,
-                lambda image, row: resize_bilinear(image, downsampled_size(image.shape[1], image.shape[0], factor)),
-                restore=resize_bilinear,
+                lambda image, row: resize(image, downsampled_size(image.shape[1], image.shape[0], factor), "bilinear"),
+                restore=functools.partial(resize, resample="bilinear"),
                 settings={"factor": factor},
             )
         if kind in PREFILTER_NAMES and not argument:
@@ -182,7 +176,7 @@ class VariantFactory:
         options = {"overlap": False} if kind == "no-overlap" else {}
         try:
             base = self._prefilter_for(scorer, self.prompt_processor, {}, profile)
-            if kind == "no-overlap" and not hasattr(base.scorer, "overlap"):
+            if kind == "no-overlap" and not isinstance(base.scorer, TiledScorer):
                 return Skipped(spec, f"scorer {scorer!r} has no tiles, so the no-overlap ablation does not apply")
             if kind == "no-prompt-prep" and not base.scorer.prompt_guided:
                 return Skipped(spec, f"scorer {scorer!r} ignores the prompt, so the no-prompt-prep ablation does not apply")
@@ -224,15 +218,6 @@ class VariantFactory:
         return Variant(spec, label, "prefilter", inputs, prepare, settings=settings)
 
 
-def resize_bicubic(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Bicubic resize of an (H, W, 3) uint8 image to ``size`` = (width, height)."""
-    from PIL import Image
-
-    if (image.shape[1], image.shape[0]) == tuple(size):
-        return image
-    return np.asarray(Image.fromarray(image).resize(tuple(size), Image.Resampling.BICUBIC))
-
-
 def with_fit(base: Variant, spec: str, rule: FitRule) -> Variant:
     """``base`` run on the image fitted to ``rule`` (regions mapped), upsampled back for the metrics."""
 
@@ -242,7 +227,7 @@ def with_fit(base: Variant, spec: str, rule: FitRule) -> Variant:
 
     description = f"{base.description}, fitted to {rule.name}" if base.name != PLAIN else f"plain codec fitted to {rule.name}"
     return Variant(spec, description, base.family if base.name != PLAIN else "fit", base.inputs, prepare,
-                   restore=resize_bicubic, settings={**base.settings, "fit": rule.name})
+                   restore=resize, settings={**base.settings, "fit": rule.name})
 
 
 def build_variants(specs: list[str], factory: VariantFactory) -> tuple[list[Variant], list[Skipped]]:

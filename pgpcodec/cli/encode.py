@@ -180,6 +180,10 @@ def codec_factory_options(codec: str, items: tuple[str, ...], preset: str | None
     return options
 
 
+RATE_FLAGS = {"quality": "-q/--qp", "target_bytes": "--target-bytes", "target_bpp": "--target-bpp"}
+"""How the rate parameters are spelled on the command line."""
+
+
 def choose_quality(codec, quality: float | None, qp: int | None) -> float | None:
     """``--qp`` is ``-q`` for codecs whose setting is a quantiser."""
     if qp is None:
@@ -227,6 +231,7 @@ def encode(
     """
     from ..imaging import load_image, output_exists, png_bytes
     from ..pipeline import Pipeline
+    from ..ratecontrol import check_rate_target
 
     opts["fit"] = fit_rule(opts["fit"])  # a bad target is reported before anything is built
     factory_options = codec_factory_options(codec, codec_option, preset)
@@ -240,10 +245,7 @@ def encode(
         codec_ = pipeline.codec
     quality = choose_quality(codec_, quality, qp)
     rate = {"target_bytes": target_bytes, "target_bpp": target_bpp}
-    if sum(value is not None for value in (quality, target_bytes, target_bpp)) > 1:
-        raise UsageError("give only one of -q/--qp, --target-bytes and --target-bpp")
-    if (target_bytes is not None and target_bytes < 1) or (target_bpp is not None and not target_bpp > 0):
-        raise UsageError("--target-bytes and --target-bpp must be positive")
+    check_rate_target(quality, target_bytes, target_bpp, labels=RATE_FLAGS)
     codec_.validate_quality(quality)
     boxes = _boxes(opts["regions"])
     if (save_filtered or explain) and len(images) > 1:

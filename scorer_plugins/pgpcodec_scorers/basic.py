@@ -8,27 +8,18 @@ import numpy as np
 
 from pgpcodec.errors import InputError
 from pgpcodec.interfaces import BlockGrid, Box, ScoreMap, Scorer
-from pgpcodec.defaults import DEFAULT_TARGET_TILES, DEFAULT_TILE, DEFAULT_TILING
-from pgpcodec.tile_scorer import plan_tiles
+from pgpcodec.tile_scorer import TiledScorer
 
 
-class UniformScorer(Scorer):
-    """Every block scores 1, so every block gets σ_1: the paper's "w/o TinyCLIP" ablation."""
+class UniformScorer(TiledScorer):
+    """Every block of the paper's tiling scores 1, so every block gets σ_1: the paper's "w/o TinyCLIP" ablation."""
 
     name = "uniform"
     prompt_guided = False
 
-    def __init__(self, *, target_tiles: int = DEFAULT_TARGET_TILES, overlap: bool = True, tiling: str = DEFAULT_TILING):
-        self.target_tiles = target_tiles
-        self.overlap = overlap
-        self.tiling = tiling
-
     def score(self, image: np.ndarray, prompt: str, *, regions: Sequence[Box] = ()) -> ScoreMap:
         height, width = image.shape[:2]
-        plan = plan_tiles(
-            width, height, tile=DEFAULT_TILE, target_tiles=self.target_tiles, overlap=self.overlap, tiling_mode=self.tiling
-        )
-        grid = plan.grid
+        grid = self.plan(width, height).grid
         return ScoreMap(np.ones(grid.shape), grid, prompt_used=prompt)
 
 

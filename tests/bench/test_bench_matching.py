@@ -1,6 +1,6 @@
 import pytest
 
-from pgpcodec.bench.matching import (
+from pgpcodec_evaluators.matching import (
     extract_option,
     extract_yes_no,
     infer_kind,

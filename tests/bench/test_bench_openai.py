@@ -15,7 +15,8 @@ from loopback import LoopbackServer
 from PIL import Image
 
 from pgpcodec.bench.dataset import Row
-from pgpcodec.bench.evaluators import EvaluatorError, OpenAIEvaluator, Sample
+from pgpcodec.bench.evaluators import EvaluatorError, Sample
+from pgpcodec_evaluators.openai import OpenAIEvaluator
 
 ANSWERS = {"red disc": "Yes, there is.", "corner": "The answer is (B).", "middle": "a square"}
 

@@ -28,6 +28,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from pgpcodec.codec_options import TRUE_WORDS
 from pgpcodec.errors import MissingResourceError, PgpcodecError
 from .cache import models_dir
 from .registry import HubSource, UrlSource
@@ -35,7 +36,6 @@ from .verify import sha256_file
 
 KNOWN_HASHES = ".known-hashes.json"
 DOWNLOADS = ".downloads"
-_TRUE = {"1", "on", "yes", "true"}
 
 
 class DownloadError(PgpcodecError):
@@ -63,7 +63,7 @@ class Fetched:
 
 def offline() -> bool:
     """Whether ``HF_HUB_OFFLINE`` asks for no network access."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in TRUE_WORDS
 
 
 def download_dir(name: str) -> Path:
