@@ -18,14 +18,14 @@ from dataclasses import replace
 
 import numpy as np
 
-from .errors import CodecError, RateTargetError, UsageError
+from .errors import CodecError, RateTargetError, SettingError, UsageError
 from .interfaces import Codec, EncodedImage, Progress
 
 
 def bytes_for_bpp(bpp: float, width: int, height: int) -> int:
     """The byte budget that ``bpp`` bits per original pixel allows (rounded down)."""
     if not (math.isfinite(bpp) and bpp > 0):
-        raise UsageError(f"--target-bpp must be a positive number, got {bpp}")
+        raise SettingError("target_bpp", f"must be a positive number, got {bpp}")
     return int(bpp * width * height // 8)
 
 

@@ -109,7 +109,7 @@ def decode_photo(data: bytes, image) -> np.ndarray:
     except InputError as exc:
         # the row's index already names a TSV image; a file is named by its path
         label = "the image" if hasattr(image, "index") else str(image)
-        raise InputError(f"{label} does not decode: {exc.message.removeprefix('<bytes>: ')}", exc.hint) from None
+        raise InputError(f"{label} does not decode: {exc.problem}", exc.hint) from None
 
 
 def file_sha256(path: Path) -> str:

@@ -178,10 +178,8 @@ class ResultLog:
 
 
 def _at_row(exc: PgpcodecError, row: Row, manifest: Path) -> PgpcodecError:
-    """The same error, its message prefixed with the manifest row it came from."""
-    located = type(exc).__new__(type(exc))
-    PgpcodecError.__init__(located, f"{manifest}, {row.where()}: {exc.message}", exc.hint)
-    return located
+    """The same error (its subclass fields kept), with the row it came from: its id, and the manifest row the message starts with."""
+    return exc.locate(f"{manifest}, {row.where()}").add_context(row=row.id)
 
 
 def row_failure(exc: PgpcodecError, row: Row, manifest: Path, variant: str | None = None, codec: str | None = None,
