@@ -386,7 +386,7 @@ def write_atomic(path: str | os.PathLike, data: bytes, *, force: bool = False) -
         if stat.S_ISDIR(mode):
             raise InputError(f"{target}: is a directory")
         if not stat.S_ISREG(mode):
-            raise OutputError(f"{target}: is a block device or another special file; pgpcodec never writes into one", "choose a regular file with -o")
+            raise OutputError(f"{target}: is a block device or another special file; pgpcodec never writes into one", "choose a regular file as the output")
         if not force:
             raise InputError(f"{target}: already exists", "allow overwriting it", parameter="force")
     if target.is_symlink():  # to a regular file, or dangling: write the file it names, next to it

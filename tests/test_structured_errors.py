@@ -119,3 +119,30 @@ def test_the_sidecar_error_carries_parameter_and_plugin():
     limit = http_error_for(InputError("too big", "raise the pixel limit", parameter="max_pixels")).payload()["error"]
     assert "parameter" not in limit and "plugin" not in limit
     assert set(http_error_for(PgpcodecError("plain")).payload()["error"]) == {"type", "message", "hint"}
+
+
+def _flag_free(error: PgpcodecError) -> PgpcodecError:
+    assert "--" not in error.message and "--" not in (error.hint or ""), str(error)
+    return error
+
+
+def test_library_parsers_name_the_parameter_and_the_cli_its_flag():
+    from pgpcodec.bench.bdrate import parse_pairs
+    from pgpcodec.bench.evaluators import OpenAIEvaluator
+    from pgpcodec.cli import describe
+    from pgpcodec.fit import resolve
+    from pgpcodec.ratecontrol import bytes_for_bpp
+
+    with pytest.raises(SettingError) as fit:
+        resolve("max-side:x")
+    assert _flag_free(fit.value).parameter == "fit"
+    assert describe(fit.value) == ("--fit max-side:x: the side must be a whole number of pixels >= 1", "e.g. max-side:1568")
+    with pytest.raises(SettingError) as pairs:
+        parse_pairs("plain", ["plain"])
+    assert describe(_flag_free(pairs.value))[0] == "--pairs 'plain' is not ANCHOR:TEST"
+    with pytest.raises(SettingError) as bpp:
+        bytes_for_bpp(0, 8, 8)
+    assert describe(_flag_free(bpp.value))[0] == "--target-bpp must be a positive number, got 0"
+    with pytest.raises(PgpcodecError) as model:
+        OpenAIEvaluator(endpoint="http://127.0.0.1:9/v1", model="")
+    assert _flag_free(model.value).parameter == "model" and describe(model.value)[1].endswith(": --model NAME")

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..errors import ModelNotFoundError, PgpcodecError, UsageError
+from ..errors import ModelNotFoundError, PgpcodecError, SettingError, UsageError
 
 PREFIX = "dask://"
 PHOTOS_PER_WORKER = 2
@@ -47,7 +47,7 @@ def check_executor(spec: str) -> None:
     try:
         import distributed  # noqa: F401
     except ImportError:
-        raise UsageError(f"--executor {spec} needs Dask distributed", "pip install 'pgpcodec[distributed]'") from None
+        raise SettingError("executor", f"{spec} needs Dask distributed", "pip install 'pgpcodec[distributed]'") from None
 
 
 @dataclass(frozen=True)

@@ -226,7 +226,7 @@ def load_dataset(spec: str | Path) -> Dataset:
     else:
         manifest, name = Path(spec).expanduser(), Path(spec).stem
         if not manifest.is_file():
-            raise InputError(f"{spec}: no such manifest", "give --dataset dev, a .jsonl manifest or a VLMEvalKit .tsv")
+            raise InputError(f"{spec}: no such manifest", "give dev, a .jsonl manifest or a VLMEvalKit .tsv", parameter="dataset")
     manifest = manifest.resolve()
     if manifest.suffix.lower() == ".tsv":
         from .vlmeval import benchmark_kind, read_tsv

@@ -92,15 +92,17 @@ FLAGS = {
     "revision": "--revision",
     "model": "--model NAME",
     "endpoint": "--endpoint URL",
-    "evaluator": "--evaluator",
+    "evaluator": "--evaluator NAME",
+    "dataset": "--dataset",
 }
 
 SETTING_FLAGS = {
-    # a SettingError's setting -> the flag its message starts with on the command line
+    # a SettingError's setting -> the flag its message starts with on the command line (same name, dashed);
+    # a setting no command takes (truncate, max_prompt_chars) keeps its library name
     name: "--" + name.replace("_", "-")
     for name in ("profile", "sigma_max", "sigma_one", "logit_scale", "kernel_size", "regions",  # encode, prefilter, bench
                  "max_bytes", "max_pixels", "max_concurrency", "max_queue", "timeout", "max_regions",  # serve
-                 "target_bpp")
+                 "target_bpp", "fit", "executor", "pairs")  # encode, bench, bdrate
 }
 
 
