@@ -28,7 +28,6 @@ BENCH_CODECS = ("jpeg", "heic", "vvenc")
 ABLATION_SCORER = "uniform"
 """The bench's ``uniform`` variant: every block scores 1, the paper's "w/o TinyCLIP" ablation."""
 ROI_EVALUATOR = "roi"
-OPENAI_EVALUATOR = "openai"
 """The built-in evaluators' names (their classes still live in :mod:`pgpcodec.bench.evaluators`)."""
 DEFAULT_EVALUATOR = ROI_EVALUATOR
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .errors import UsageError
+from .errors import SettingError, UsageError
 from .hookspecs import hookimpl
 from .interfaces import Box
 
@@ -260,12 +260,13 @@ def bound_rule(kind: str, text: str) -> FitRule:
         value = None
     if kind == "max-side":
         if value is None or value < 1:
-            raise UsageError(f"--fit max-side:{text}: the side must be a whole number of pixels >= 1", "e.g. --fit max-side:1568")
+            raise SettingError("fit", f"max-side:{text}: the side must be a whole number of pixels >= 1", "e.g. max-side:1568")
         return FitRule(f"max-side:{value}", f"longest side at most {value} px", lambda w, h: max_side(w, h, value))
     if value is None or value < MIN_TILE * MIN_TILE:
-        raise UsageError(
-            f"--fit max-pixels:{text}: needs a whole number of at least {MIN_TILE * MIN_TILE:,} pixels (one {MIN_TILE}-px tile)",
-            "e.g. --fit max-pixels:1003520",
+        raise SettingError(
+            "fit",
+            f"max-pixels:{text}: needs a whole number of at least {MIN_TILE * MIN_TILE:,} pixels (one {MIN_TILE}-px tile)",
+            "e.g. max-pixels:1003520",
         )
     return FitRule(f"max-pixels:{value}", f"at most {value:,} pixels", lambda w, h: max_pixels(w, h, value))
 
@@ -275,7 +276,7 @@ def resolve(target: str | FitRule | None, registry=None) -> FitRule | None:
     if target is None or isinstance(target, FitRule):
         return target
     if not isinstance(target, str) or not target.strip():
-        raise UsageError(f"fit target must be a name or max-side:N / max-pixels:N, got {target!r}")
+        raise UsageError(f"fit target must be a name or max-side:N / max-pixels:N, got {target!r}", parameter="fit")
     text = target.strip()
     kind, sep, argument = text.partition(":")
     if sep and kind in BOUND_KINDS:
@@ -288,9 +289,9 @@ def resolve(target: str | FitRule | None, registry=None) -> FitRule | None:
         rule = registry.create("fit_target", text)
     except UnknownPluginError:
         known = ", ".join(registry.names("fit_target"))
-        raise UsageError(f"unknown fit target {text!r}", f"known targets: {known}; or max-side:N, max-pixels:N") from None
+        raise UsageError(f"unknown fit target {text!r}", f"known targets: {known}; or max-side:N, max-pixels:N", parameter="fit") from None
     if not isinstance(rule, FitRule):
-        raise UsageError(f"fit target {text!r} is not a FitRule (its plugin returned {type(rule).__name__})")
+        raise UsageError(f"fit target {text!r} is not a FitRule (its plugin returned {type(rule).__name__})", parameter="fit")
     return rule
 
 

@@ -42,13 +42,13 @@ def _run(ref: PluginRef, function: Callable[..., Any], args: tuple, kwargs: dict
     try:
         return function(*args, **kwargs)
     except PluginError as exc:
-        if f"plugin {ref.plugin!r}" in exc.message:
-            raise
-        raise PluginError(f"{ref.label}: {exc.message}", exc.hint) from exc
-    except PgpcodecError:
-        raise  # a deliberate, already clear error (bad region, undecodable bitstream, …)
+        if exc.plugin == ref.plugin:
+            raise  # already named this plugin (a guarded call inside a guarded call)
+        raise PluginError(f"{ref.label}: {exc.message}", exc.hint, plugin=ref.plugin, parameter=exc.parameter, row=exc.row) from exc
+    except PgpcodecError as exc:
+        raise exc.add_context(plugin=ref.plugin)  # a deliberate, already clear error (bad region, undecodable bitstream, …)
     except Exception as exc:
-        raise PluginError(f"{ref.label} failed: {_one_line(exc)}", "report it to the plugin's authors") from exc
+        raise PluginError(f"{ref.label} failed: {_one_line(exc)}", "report it to the plugin's authors", plugin=ref.plugin) from exc
 
 
 _threads: set[threading.Thread] = set()
@@ -100,6 +100,7 @@ def call_plugin(ref: PluginRef, function: Callable[..., Any], *args: Any, timeou
         raise PluginError(
             f"{ref.label} did not finish within {timeout:g} s",
             "the plugin may hang on this input; its thread is abandoned, not stopped",
+            plugin=ref.plugin,
         )
     if "error" in outcome:
         raise outcome["error"]
@@ -108,4 +109,4 @@ def call_plugin(ref: PluginRef, function: Callable[..., Any], *args: Any, timeou
 
 def malformed(ref: PluginRef, what: str) -> PluginError:
     """The error for a plugin that returned something it must not."""
-    return PluginError(f"{ref.label} returned {what}", "report it to the plugin's authors")
+    return PluginError(f"{ref.label} returned {what}", "report it to the plugin's authors", plugin=ref.plugin)

@@ -76,9 +76,10 @@ def check_pixel_limit(width: int, height: int, name: str, limit: int | None = No
     limit = max_pixels() if limit is None else limit
     if width * height > limit:
         raise InputError(
-            f"{name}: {width}x{height} is {width * height:,} pixels, over the limit of {limit:,}",
-            "raise it with --max-pixels or PGPCODEC_MAX_PIXELS if the image is trusted",
-        )
+            f"{width}x{height} is {width * height:,} pixels, over the limit of {limit:,}",
+            "raise the pixel limit, or PGPCODEC_MAX_PIXELS, if the image is trusted",
+            parameter="max_pixels",
+        ).locate(name)
 
 
 def load_image(source: str | os.PathLike | bytes, *, limit: int | None = None, formats=None) -> tuple[np.ndarray, list[str]]:
@@ -98,11 +99,11 @@ def load_image(source: str | os.PathLike | bytes, *, limit: int | None = None, f
     if not isinstance(source, (bytes, bytearray)):
         path = Path(source)
         if not path.exists():
-            raise InputError(f"{name}: no such file")
+            raise InputError("no such file").locate(name)
         if path.is_dir():
-            raise InputError(f"{name}: is a directory, not an image")
+            raise InputError("is a directory, not an image").locate(name)
         if path.stat().st_size == 0:
-            raise InputError(f"{name}: file is empty")
+            raise InputError("file is empty").locate(name)
     notes: list[str] = []
     # Pillow reports oddities it works around (corrupt EXIF, …) as warnings;
     # they become notes on this image instead of stray lines on stderr.
@@ -114,7 +115,7 @@ def load_image(source: str | os.PathLike | bytes, *, limit: int | None = None, f
             array = _decode(source, name, limit, notes, allowed)
         except InputError as exc:
             if logged:  # what Pillow logged on the way (a TIFF with 7 samples per pixel, …) goes into the one line
-                exc.message += f": Pillow: {'; '.join(logged)}"
+                exc.extend(f": Pillow: {'; '.join(logged)}")
             raise
     notes.extend(f"Pillow: {text}" for text in logged)
     from PIL import Image
@@ -170,19 +171,17 @@ def _decode(source, name: str, limit: int, notes: list[str], formats: tuple[str,
             img = to_srgb(img, notes)
             array = as_rgb_array(img, notes)
     except InputError as exc:
-        if exc.message.startswith(name):
-            raise
-        raise InputError(f"{name}: {exc.message}", exc.hint) from None
+        raise exc.locate(name) from None  # unless it already names its input (the pixel limit does)
     except Image.DecompressionBombError as exc:
-        raise InputError(f"{name}: refused by Pillow's decompression-bomb guard ({exc})") from None
+        raise InputError(f"refused by Pillow's decompression-bomb guard ({exc})").locate(name) from None
     except UnidentifiedImageError:
         raise InputError(
-            f"{name}: not a readable image (not an image, or not one of the accepted formats)",
+            "not a readable image (not an image, or not one of the accepted formats)",
             f"accepted formats: {', '.join(formats)}; the list is set by PGPCODEC_INPUT_FORMATS",
-        ) from None
+        ).locate(name) from None
     except (OSError, SyntaxError, ValueError, EOFError, RuntimeError, struct.error, IndexError, KeyError, MemoryError) as exc:
         # Pillow's decoders report corrupt data with a variety of exception types.
-        raise InputError(f"{name}: cannot decode image ({type(exc).__name__}: {exc})", "the file may be truncated or corrupt") from None
+        raise InputError(f"cannot decode image ({type(exc).__name__}: {exc})", "the file may be truncated or corrupt").locate(name) from None
     return array
 
 
@@ -387,9 +386,9 @@ def write_atomic(path: str | os.PathLike, data: bytes, *, force: bool = False) -
         if stat.S_ISDIR(mode):
             raise InputError(f"{target}: is a directory")
         if not stat.S_ISREG(mode):
-            raise OutputError(f"{target}: is a block device or another special file; pgpcodec never writes into one", "choose a regular file with -o")
+            raise OutputError(f"{target}: is a block device or another special file; pgpcodec never writes into one", "choose a regular file as the output")
         if not force:
-            raise InputError(f"{target}: already exists", "pass --force to overwrite it")
+            raise InputError(f"{target}: already exists", "allow overwriting it", parameter="force")
     if target.is_symlink():  # to a regular file, or dangling: write the file it names, next to it
         target = Path(os.path.realpath(target))
     folder = target.parent if str(target.parent) else Path(".")

@@ -227,6 +227,7 @@ class Codec(ABC):
             raise UsageError(
                 f"{self.quality_label} {shown} is out of range for codec {self.name!r}",
                 f"use a whole number from {low} to {high}",
+                parameter="quality",
             )
         return int(quality)
 

@@ -119,9 +119,10 @@ class Registration:
             raise PluginError(
                 f"{KIND_LABELS[self.kind]} {self.name!r} from plugin {self.plugin!r} cannot be loaded: {_one_line(exc)}",
                 "install the extra it needs (pgpcodec plugins lists them), or reinstall the plugin",
+                plugin=self.plugin,
             ) from exc
         if not callable(factory):
-            raise PluginError(f"plugin {self.plugin!r} registered {self.target!r} for {self.name!r}, which is not callable")
+            raise PluginError(f"plugin {self.plugin!r} registered {self.target!r} for {self.name!r}, which is not callable", plugin=self.plugin)
         return factory
 
 
@@ -318,11 +319,11 @@ class PluginRegistry:
             check_options_accepted(reg.factory, options, name, KIND_LABELS[kind])
         try:
             return reg.factory(**options)
-        except PgpcodecError:
-            raise
+        except PgpcodecError as exc:
+            raise exc.add_context(plugin=reg.plugin)
         except Exception as exc:
             raise PluginError(
-                f"{KIND_LABELS[kind]} {name!r} from plugin {reg.plugin!r} failed to start: {_one_line(exc)}"
+                f"{KIND_LABELS[kind]} {name!r} from plugin {reg.plugin!r} failed to start: {_one_line(exc)}", plugin=reg.plugin
             ) from exc
 
     def codec(self, name: str, *, plugin_timeout: float | None = None, **options):

@@ -240,7 +240,8 @@ def make_scorer(registry: PluginRegistry, name: str, options: dict | None = None
     if "logit_scale" in options:
         raise UsageError(
             "logit_scale is a filter setting, not a scorer option",
-            "use --logit-scale (PrefilterSettings(logit_scale=...) in the API, logit_scale in the sidecar)",
+            "give it as the logit_scale setting",
+            parameter="logit_scale",
         )
     names = registry.names("scorer")
     if name not in names and os.path.isdir(name) and MODEL_DIRECTORY_SCORER in names:

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .errors import CodecError, RateTargetError, UsageError
+from .errors import CodecError, RateTargetError, SettingError, UsageError
 from .interfaces import Codec, EncodedImage, Progress
 
 
@@ -38,10 +38,11 @@ def check_rate_target(
     label = {name: name for name in RATE_PARAMETERS} | (labels or {})
     if sum(value is not None for value in (quality, target_bytes, target_bpp)) > 1:
         raise UsageError(f"give only one of {label['quality']}, {label['target_bytes']} and {label['target_bpp']}")
+    # A bad target is a setting's error: the CLI names it by its flag from the setting (pgpcodec.cli.describe).
     if target_bytes is not None and not target_bytes >= 1:
-        raise UsageError(f"{label['target_bytes']} must be positive, got {target_bytes}", parameter="target_bytes")
+        raise SettingError("target_bytes", f"must be positive, got {target_bytes}")
     if target_bpp is not None and not (math.isfinite(target_bpp) and target_bpp > 0):
-        raise UsageError(f"{label['target_bpp']} must be positive, got {target_bpp}", parameter="target_bpp")
+        raise SettingError("target_bpp", f"must be positive, got {target_bpp}")
 
 
 def bytes_for_bpp(bpp: float, width: int, height: int) -> int:

@@ -37,6 +37,7 @@ from .errors import (
     PgpcodecError,
     PluginError,
     RateTargetError,
+    SettingError,
     UsageError,
 )
 
@@ -81,19 +82,38 @@ class ServerConfig:
     def __post_init__(self) -> None:
         for name in ("max_bytes", "max_pixels", "max_prompt_chars", "max_concurrency", "max_regions"):
             if getattr(self, name) < 1:
-                raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+                raise SettingError(name, f"must be at least 1, got {getattr(self, name)}")
         if self.max_queue < 0:
-            raise UsageError(f"--max-queue must be >= 0, got {self.max_queue}")
+            raise SettingError("max_queue", f"must be >= 0, got {self.max_queue}")
         if not (self.timeout > 0 and math.isfinite(self.timeout)):
-            raise UsageError(f"--timeout must be a positive number of seconds, got {self.timeout}")
+            raise SettingError("timeout", f"must be a positive number of seconds, got {self.timeout}")
 
 
 class HttpError(Exception):
-    """An error answered as JSON: ``{"error": {"type", "message", "hint"}}``."""
+    """An error answered as JSON: ``{"error": {"type", "message", "hint"}}``, and ``parameter``, ``plugin`` when set.
 
-    def __init__(self, status: int, kind: str, message: str, hint: str | None = None, headers: dict | None = None):
+    ``parameter`` is the form field to change (:data:`FORM_FIELDS` turns a library parameter into one).
+    """
+
+    def __init__(self, status: int, kind: str, message: str, hint: str | None = None, headers: dict | None = None, *,
+                 parameter: str | None = None, plugin: str | None = None):
         super().__init__(message)
         self.status, self.kind, self.message, self.hint, self.headers = status, kind, message, hint, headers or {}
+        self.parameter, self.plugin = parameter, plugin
+
+    def payload(self) -> dict:
+        error = {"type": self.kind, "message": self.message, "hint": self.hint}
+        error.update({k: v for k, v in (("parameter", self.parameter), ("plugin", self.plugin)) if v is not None})
+        return {"error": error}
+
+
+FORM_FIELDS = {
+    # library parameter (PgpcodecError.parameter) -> the form field that sets it, where the names differ;
+    # None: no field sets it (the sidecar's own limits and the codec's options are the operator's)
+    "max_pixels": None,
+    "codec_options.timeout": None,
+    "codec_options.pretrained": None,
+}
 
 
 ERROR_STATUS = (
@@ -111,8 +131,10 @@ ERROR_STATUS = (
 def http_error_for(exc: PgpcodecError) -> HttpError:
     for cls, status, kind in ERROR_STATUS:
         if isinstance(exc, cls):
-            return HttpError(status, kind, exc.message, exc.hint)
-    return HttpError(500, "error", exc.message, exc.hint)
+            break
+    else:
+        status, kind = 500, "error"
+    return HttpError(status, kind, exc.message, exc.hint, parameter=FORM_FIELDS.get(exc.parameter, exc.parameter), plugin=exc.plugin)
 
 
 class Encoder:
@@ -189,7 +211,7 @@ class Encoder:
             return await asyncio.wait_for(asyncio.shield(future), timeout=max(0.001, deadline - loop.time()))
         except asyncio.TimeoutError:
             token.cancel()  # the work stops at its next check (between tiles or stages) and frees its memory
-            raise HttpError(504, "timeout", f"the encode did not finish within {self.config.timeout:g} s", "send a smaller image or raise --timeout") from None
+            raise HttpError(504, "timeout", f"the encode did not finish within {self.config.timeout:g} s", "send a smaller image, or ask for the sidecar's timeout to be raised") from None
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -247,7 +269,7 @@ async def parse_form(request, body: bytes, limit: int):
         raise HttpError(400, "bad_request", f"malformed multipart body: {detail}") from None
     if parser.undecodable:
         name = parser.undecodable[0]
-        raise HttpError(400, "bad_input", f"the {name} field is not valid UTF-8 text", f"send the {name} as UTF-8")
+        raise HttpError(400, "bad_input", f"the {name} field is not valid UTF-8 text", f"send the {name} as UTF-8", parameter=name)
     return form
 
 
@@ -289,9 +311,9 @@ def _number(form, name: str, cast=float):
     try:
         number = cast(str(value))
     except ValueError:
-        raise HttpError(422, "bad_settings", f"{name} {value!r} is not a number") from None
+        raise HttpError(422, "bad_settings", f"{name} {value!r} is not a number", parameter=name) from None
     if isinstance(number, float) and not math.isfinite(number):
-        raise HttpError(422, "bad_settings", f"{name} must be finite, got {value!r}")
+        raise HttpError(422, "bad_settings", f"{name} must be finite, got {value!r}", parameter=name)
     return number
 
 
@@ -304,7 +326,7 @@ def _flag(form, name: str, default: bool) -> bool:
     try:
         return parse_bool(value, name)
     except UsageError as exc:
-        raise HttpError(422, "bad_settings", exc.message) from None
+        raise HttpError(422, "bad_settings", exc.message, parameter=name) from None
 
 
 def _regions(form, limit: int) -> tuple[tuple[int, int, int, int], ...]:
@@ -333,13 +355,13 @@ async def encode_request(request, config: ServerConfig) -> EncodeRequest:
     form = await parse_form(request, body, config.max_bytes)
     upload = form.get("image")
     if upload is None or isinstance(upload, str):
-        raise HttpError(400, "bad_request", "no image: send the file in a multipart field named 'image'")
+        raise HttpError(400, "bad_request", "no image: send the file in a multipart field named 'image'", parameter="image")
     image = await upload.read()
     if not image:
-        raise HttpError(400, "bad_input", "the uploaded image is empty")
+        raise HttpError(400, "bad_input", "the uploaded image is empty", parameter="image")
     prompt = str(form.get("prompt") or "")
     if len(prompt) > config.max_prompt_chars:
-        raise HttpError(400, "bad_input", f"the prompt has {len(prompt):,} characters, over the limit of {config.max_prompt_chars:,}")
+        raise HttpError(400, "bad_input", f"the prompt has {len(prompt):,} characters, over the limit of {config.max_prompt_chars:,}", parameter="prompt")
     settings = {}
     for name in SETTING_FIELDS:
         value = _number(form, name) if name in NUMBER_SETTINGS else (str(form.get(name) or "").strip() or None)
@@ -347,7 +369,7 @@ async def encode_request(request, config: ServerConfig) -> EncodeRequest:
             settings[name] = value
     answer = str(form.get("format") or "binary").strip().lower()
     if answer not in ("binary", "json"):
-        raise HttpError(422, "bad_settings", f"format must be 'binary' or 'json', got {answer!r}")
+        raise HttpError(422, "bad_settings", f"format must be 'binary' or 'json', got {answer!r}", parameter="format")
     return EncodeRequest(
         image=image,
         prompt=prompt,
@@ -381,8 +403,7 @@ def create_app(config: ServerConfig | None = None, *, registry=None):
     encoder = Encoder(config, registry)
 
     def error_response(error: HttpError) -> JSONResponse:
-        payload = {"error": {"type": error.kind, "message": error.message, "hint": error.hint}}
-        return JSONResponse(payload, status_code=error.status, headers=error.headers)
+        return JSONResponse(error.payload(), status_code=error.status, headers=error.headers)
 
     async def healthz(request):
         return JSONResponse(

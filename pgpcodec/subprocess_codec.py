@@ -64,7 +64,8 @@ class SubprocessCodec(Codec):
             ) from None
         if completed.returncode != 0:
             raise CodecError(
-                f"{self.name}: {what} failed (exit code {completed.returncode}): {stderr_tail(completed.stderr)}"
+                f"{self.name}: {what} failed (exit code {completed.returncode}): {stderr_tail(completed.stderr)}",
+                output=completed.stderr.decode("utf-8", "replace") if isinstance(completed.stderr, bytes) else completed.stderr,
             )
         return completed
 

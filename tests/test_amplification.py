@@ -184,4 +184,7 @@ def test_single_frame_images_get_no_frame_note():
 def test_setting_error_is_a_usage_error_with_exit_code_2():
     error = SettingError("sigma_max", "must be small")
     assert isinstance(error, UsageError) and error.exit_code == 2
-    assert error.for_label("--sigma-max").message == "--sigma-max must be small"
+    assert error.message == "sigma_max must be small" and error.parameter == "sigma_max"
+    from pgpcodec.cli import describe
+
+    assert describe(error) == ("--sigma-max must be small", None)  # the CLI names the setting by its flag

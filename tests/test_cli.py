@@ -92,7 +92,7 @@ REGIONS = ["--scorer", "regions", "--regions", REGION]
         ("good", ["--scorer", "regions", "--regions", "0,0,9999,10"], "outside the 320x240 image"),
         ("good", ["--scorer", "regions"], "needs at least one region"),
         ("good", [*REGIONS, "--logit-scale", "0"], "--logit-scale must be > 0, got 0"),
-        ("good", [*REGIONS, "--scorer-option", "logit_scale=50"], "logit_scale is a filter setting, not a scorer option (use --logit-scale"),
+        ("good", [*REGIONS, "--scorer-option", "logit_scale=50"], "logit_scale is a filter setting, not a scorer option (give it as the logit_scale setting: --logit-scale)"),
     ],
 )
 def test_bad_input_is_one_line_and_non_zero(run_cli, bad_files, photo_path, tmp_path, case, args, expected):

@@ -31,31 +31,33 @@ def port():
 
 def error_of(body: bytes) -> dict:
     payload = json.loads(body)
-    assert set(payload["error"]) == {"type", "message", "hint"}
+    assert set(payload["error"]) - {"parameter", "plugin"} == {"type", "message", "hint"}  # those two when set
     return payload["error"]
 
 
 @pytest.mark.parametrize(
-    "fields,words",
+    "fields,words,parameter",
     [
-        ({"regions": "inf,0,10,10"}, "not a finite number"),
-        ({"regions": "[[1e999,0,10,10]]"}, "not a finite number"),
-        ({"regions": "[[0,0,10]]"}, "not four numbers"),
-        ({"regions": "[" * 100_000 + "]" * 100_000}, "nested too deeply"),
-        ({"regions": ";".join(["0,0,4,4"] * 51)}, "51 regions, over the limit of 50"),
-        ({"regions": "0,0,4,4", "sigma_max": "1e300"}, "sigma_max must be from 0 to 100"),
-        ({"regions": "0,0,4,4", "sigma_max": "100000"}, "sigma_max must be from 0 to 100"),
-        ({"regions": "0,0,4,4", "sigma_max": "1e999"}, "sigma_max must be finite"),
-        ({"regions": "0,0,4,4", "sigma_one": "-1"}, "sigma_one must be from 0"),
-        ({"regions": "0,0,4,4", "profile": "fancy"}, "not a filter profile"),
-        ({"regions": "0,0,4,4", "quality": "1e300"}, "out of range"),
+        ({"regions": "inf,0,10,10"}, "not a finite number", "regions"),
+        ({"regions": "[[1e999,0,10,10]]"}, "not a finite number", "regions"),
+        ({"regions": "[[0,0,10]]"}, "not four numbers", "regions"),
+        ({"regions": "[" * 100_000 + "]" * 100_000}, "nested too deeply", "regions"),
+        ({"regions": ";".join(["0,0,4,4"] * 51)}, "51 regions, over the limit of 50", "regions"),
+        ({"regions": "0,0,4,4", "sigma_max": "1e300"}, "sigma_max must be from 0 to 100", "sigma_max"),
+        ({"regions": "0,0,4,4", "sigma_max": "100000"}, "sigma_max must be from 0 to 100", "sigma_max"),
+        ({"regions": "0,0,4,4", "sigma_max": "1e999"}, "sigma_max must be finite", "sigma_max"),
+        ({"regions": "0,0,4,4", "sigma_one": "-1"}, "sigma_one must be from 0", "sigma_one"),
+        ({"regions": "0,0,4,4", "profile": "fancy"}, "not a filter profile", "profile"),
+        ({"regions": "0,0,4,4", "quality": "1e300"}, "out of range", "quality"),
     ],
 )
-def test_bad_settings_are_422_with_the_json_error_body(port, fields, words):
+def test_bad_settings_are_422_with_the_json_error_body(port, fields, words, parameter):
     status, headers, body = encode(port, fields)
     assert status == 422, body[:300]
     error = error_of(body)
     assert error["type"] == "bad_settings" and words in error["message"]
+    assert error["parameter"] == parameter  # the form field to change
+    assert "--" not in (error["hint"] or "")  # HTTP callers have no flags
     assert headers["content-type"].startswith("application/json")
 
 

@@ -166,7 +166,8 @@ class Cheng2020Codec(Codec):
                 raise MissingResourceError(
                     f"cheng2020: cannot get the pretrained weights for quality {quality} ({type(exc).__name__}: {exc})",
                     f"on a connected machine download {weights_url(quality)} and copy it into "
-                    f"{torch.hub.get_dir()}/checkpoints/; --codec-option pretrained=false runs random weights, for tests only",
+                    f"{torch.hub.get_dir()}/checkpoints/; the codec option pretrained=False runs random weights, for tests only",
+                    parameter="codec_options.pretrained",
                 ) from None
             net = net.eval()
             net.update()

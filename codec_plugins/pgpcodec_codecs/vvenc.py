@@ -206,7 +206,7 @@ class VvencCodec(SubprocessCodec):
         try:
             stream = self._run_encoder(executable, image, quality, pad_w, pad_h)
         except CodecError as exc:
-            if BUFFER_FULL not in exc.message:
+            if BUFFER_FULL not in (exc.output or ""):  # ffmpeg's own words for it, in what it wrote
                 raise
             # ffmpeg's libvvenc wrapper holds an access unit in width × height bytes of the (padded)
             # picture: a small, detailed picture at a low QP needs more. Padding rows (cropped again by

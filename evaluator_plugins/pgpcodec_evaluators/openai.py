@@ -97,9 +97,9 @@ class OpenAIEvaluator(Evaluator):
         cache: str | os.PathLike | None = None,
     ):
         if not model:
-            raise UsageError("the openai evaluator needs a model name", "pass --model NAME (as the server knows it)")
+            raise UsageError("the openai evaluator needs a model name", "give the model name the server knows", parameter="model")
         if not endpoint.startswith(("http://", "https://")):
-            raise UsageError(f"endpoint {endpoint!r} is not an http(s) URL", "e.g. --endpoint http://127.0.0.1:8000/v1")
+            raise UsageError(f"endpoint {endpoint!r} is not an http(s) URL", "e.g. http://127.0.0.1:8000/v1", parameter="endpoint")
         if concurrency < 1:
             raise UsageError(f"concurrency must be at least 1, got {concurrency}")
         self.endpoint = endpoint.rstrip("/")
@@ -167,13 +167,15 @@ class OpenAIEvaluator(Evaluator):
                     time.sleep(0.5 * 2**attempt)
                     attempt += 1
                     continue
-                hint = f"set {self.api_key_env} to the server's API key" if exc.code in (401, 403) else "check --endpoint and --model"
-                raise EvaluatorError(f"endpoint {url} answered HTTP {exc.code}: {detail}", hint) from None
+                hint = f"set {self.api_key_env} to the server's API key" if exc.code in (401, 403) else "check the endpoint and the model"
+                raise EvaluatorError(f"endpoint {url} answered HTTP {exc.code}: {detail}", hint,
+                                     parameter=None if exc.code in (401, 403) else "endpoint") from None
             except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
                 reason = getattr(exc, "reason", exc)
                 raise EvaluatorError(
                     f"cannot reach endpoint {url} ({reason})",
-                    "start the VLM server, or point --endpoint at it (an OpenAI-compatible /v1 base URL)",
+                    "start the VLM server, or point the endpoint at it (an OpenAI-compatible /v1 base URL)",
+                    parameter="endpoint",
                 ) from None
             except json.JSONDecodeError:
                 raise EvaluatorError(f"endpoint {url} did not answer JSON", "is it an OpenAI-compatible /v1 base URL?") from None

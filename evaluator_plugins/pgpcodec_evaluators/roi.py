@@ -20,7 +20,8 @@ class RoiEvaluator(Evaluator):
         if not row.regions:
             raise UsageError(
                 "has no regions, which the roi evaluator needs (it scores the PSNR of the regions needed to answer)",
-                "use --evaluator openai (a VLM server) for a dataset without regions, such as a VLMEvalKit TSV",
+                "use the openai evaluator (a VLM server) for a dataset without regions, such as a VLMEvalKit TSV",
+                parameter="evaluator",
             )
 
     def evaluate(self, sample: Sample) -> dict:

@@ -282,7 +282,7 @@ def read_points(path) -> PointTable:
 
 def parse_pairs(text: str, known: list[str]) -> list[tuple[str, str]]:
     """``ANCHOR:TEST,...`` → [(anchor, test)]; names must be curves of the points."""
-    from ..errors import UsageError
+    from ..errors import SettingError
 
     pairs = []
     for part in (p.strip() for p in text.split(",")):
@@ -290,13 +290,13 @@ def parse_pairs(text: str, known: list[str]) -> list[tuple[str, str]]:
             continue
         anchor, sep, test = (s.strip() for s in part.partition(":"))
         if not sep or not anchor or not test:
-            raise UsageError(f"--pairs {part!r} is not ANCHOR:TEST", "write e.g. --pairs plain-JPEG:pgp-JPEG,plain-HEVC:pgp-HEVC")
+            raise SettingError("pairs", f"{part!r} is not ANCHOR:TEST", "write e.g. plain-JPEG:pgp-JPEG,plain-HEVC:pgp-HEVC")
         for name in (anchor, test):
             if name not in known:
-                raise UsageError(f"--pairs names curve {name!r}, which is not in the points", f"curves: {', '.join(known)}")
+                raise SettingError("pairs", f"names curve {name!r}, which is not in the points", f"curves: {', '.join(known)}")
         pairs.append((anchor, test))
     if not pairs:
-        raise UsageError("--pairs is empty", "write e.g. --pairs plain-JPEG:pgp-JPEG")
+        raise SettingError("pairs", "is empty", "write e.g. plain-JPEG:pgp-JPEG")
     return pairs
 
 

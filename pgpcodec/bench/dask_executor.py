@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..errors import ModelNotFoundError, PgpcodecError, UsageError
+from ..errors import ModelNotFoundError, PgpcodecError, SettingError, UsageError
 
 PREFIX = "dask://"
 PHOTOS_PER_WORKER = 2
@@ -47,16 +47,15 @@ def check_executor(spec: str) -> None:
     try:
         import distributed  # noqa: F401
     except ImportError:
-        raise UsageError(f"--executor {spec} needs Dask distributed", "pip install 'pgpcodec[distributed]'") from None
+        raise SettingError("executor", f"{spec} needs Dask distributed", "pip install 'pgpcodec[distributed]'") from None
 
 
 @dataclass(frozen=True)
 class Failed:
-    """A row-level failure on a worker (pickles safely, unlike exceptions with hints)."""
+    """A row-level failure on a worker: the error itself, with its fields (errors pickle with them all)."""
 
     stage: str  # "image", "prepare" or "encode"
-    message: str
-    hint: str | None = None
+    error: PgpcodecError
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,7 @@ def decode_task(data: bytes, image) -> np.ndarray | Failed:
     try:
         return decode_photo(data, image)
     except PgpcodecError as exc:
-        return Failed("image", exc.message, exc.hint)
+        return Failed("image", exc)
 
 
 def prepare_task(config, run: str, variant: str, original, row):
@@ -106,7 +105,7 @@ def prepare_task(config, run: str, variant: str, original, row):
     except ModelNotFoundError as exc:
         return Missing(f"model not installed: {exc}")
     except PgpcodecError as exc:
-        return Failed("prepare", exc.message, exc.hint)
+        return Failed("prepare", exc)
 
 
 def encode_task(config, run: str, variant: str, original, ready, rows, codec: str, quality: float, semaphore):
@@ -119,7 +118,7 @@ def encode_task(config, run: str, variant: str, original, ready, rows, codec: st
     try:
         decoded, base = bench.coded(chosen, original, ready, codec, quality)
     except PgpcodecError as exc:
-        return Failed("encode", exc.message, exc.hint)
+        return Failed("encode", exc)
     records = []
     for sample, record in bench.samples(chosen, original, decoded, base, rows, codec, quality):
         if semaphore is None:
@@ -240,11 +239,11 @@ def _run(client, bench, progress) -> dict:
             bench._failed_variants.setdefault(variant, result.reason)
         elif isinstance(result, Failed):
             if result.stage == "image":
-                bench.photo_failed(result, rows)
+                bench.photo_failed(result.error, rows)
             else:
                 at = (variant,) if result.stage == "prepare" else (variant, codec, quality)
                 for row in unit_rows:
-                    bench.fail(row_failure(result, row, data.manifest, *at))
+                    bench.fail(row_failure(result.error, row, data.manifest, *at))
         else:
             busy += result["busy"]
             if prepare_key not in prepares_seen:  # a unit's prepare time, once

@@ -109,7 +109,7 @@ def decode_photo(data: bytes, image) -> np.ndarray:
     except InputError as exc:
         # the row's index already names a TSV image; a file is named by its path
         label = "the image" if hasattr(image, "index") else str(image)
-        raise InputError(f"{label} does not decode: {exc.message.removeprefix('<bytes>: ')}", exc.hint) from None
+        raise InputError(f"{label} does not decode: {exc.problem}", exc.hint) from None
 
 
 def file_sha256(path: Path) -> str:
@@ -226,7 +226,7 @@ def load_dataset(spec: str | Path) -> Dataset:
     else:
         manifest, name = Path(spec).expanduser(), Path(spec).stem
         if not manifest.is_file():
-            raise InputError(f"{spec}: no such manifest", "give --dataset dev, a .jsonl manifest or a VLMEvalKit .tsv")
+            raise InputError(f"{spec}: no such manifest", "give dev, a .jsonl manifest or a VLMEvalKit .tsv", parameter="dataset")
     manifest = manifest.resolve()
     if manifest.suffix.lower() == ".tsv":
         from .vlmeval import benchmark_kind, read_tsv

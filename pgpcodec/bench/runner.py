@@ -38,7 +38,7 @@ import numpy as np
 
 from .. import __version__
 from ..defaults import BENCH_SCORER, DEFAULT_EVALUATOR, DEFAULT_PROMPT_PROCESSOR
-from ..errors import ModelNotFoundError, PgpcodecError, UsageError
+from ..errors import ModelNotFoundError, PgpcodecError, SettingError, UsageError
 from ..interfaces import Codec
 from ..plugins import PluginRegistry
 from ..prefilter import PrefilterSettings
@@ -55,7 +55,7 @@ def default_qualities(codec: Codec) -> list[float]:
 
 
 def parse_qualities(specs: tuple[str, ...] | list[str], codecs: list[str]) -> dict[str, list[float]]:
-    """``--qualities`` values: ``CODEC=Q1,Q2,...`` for one codec or ``Q1,Q2,...`` for all."""
+    """Quality lists: ``CODEC=Q1,Q2,...`` for one codec or ``Q1,Q2,...`` for all (the CLI's ``--qualities``)."""
     chosen: dict[str, list[float]] = {}
     for spec in specs:
         for part in spec.split(";"):
@@ -64,13 +64,13 @@ def parse_qualities(specs: tuple[str, ...] | list[str], codecs: list[str]) -> di
             name, sep, values = part.rpartition("=") if "=" in part else ("", "", part)
             name = name.strip()
             if sep and name not in codecs:
-                raise UsageError(f"--qualities {part!r} names codec {name!r}, which is not in --codecs", f"--codecs is {','.join(codecs)}")
+                raise SettingError("qualities", f"{part!r} names codec {name!r}, which is not among the codecs", f"the codecs are {','.join(codecs)}")
             try:
                 numbers = [float(v) for v in values.split(",") if v.strip()]
             except ValueError:
                 numbers = []
             if not numbers:
-                raise UsageError(f"--qualities {part!r} has no numbers", "write CODEC=Q1,Q2,... or Q1,Q2,...")
+                raise SettingError("qualities", f"{part!r} has no numbers", "write CODEC=Q1,Q2,... or Q1,Q2,...")
             for codec in [name] if sep else codecs:
                 chosen[codec] = numbers
     return chosen
@@ -155,10 +155,8 @@ class ResultLog:
 
 
 def _at_row(exc: PgpcodecError, row: Row, manifest: Path) -> PgpcodecError:
-    """The same error, its message prefixed with the manifest row it came from."""
-    located = type(exc).__new__(type(exc))
-    PgpcodecError.__init__(located, f"{manifest}, {row.where()}: {exc.message}", exc.hint)
-    return located
+    """The same error (its subclass fields kept), with the row it came from: its id, and the manifest row the message starts with."""
+    return exc.locate(f"{manifest}, {row.where()}").add_context(row=row.id)
 
 
 def row_failure(exc: PgpcodecError, row: Row, manifest: Path, variant: str | None = None, codec: str | None = None,
@@ -181,7 +179,8 @@ def _check_run_file(out: Path, fingerprint: dict) -> None:
         if existing != fingerprint:
             raise UsageError(
                 f"{out} holds results of a run with other settings (see {path})",
-                "choose another --out folder; results already there are never overwritten",
+                "choose another output folder; results already there are never overwritten",
+                parameter="out",
             )
         return
     from ..imaging import write_atomic
@@ -217,7 +216,7 @@ class Bench:
             for variant in [v for v in self.variants if v.settings.get("needs_regions")]:
                 self.variants.remove(variant)
                 self.skipped.append(Skipped(variant.name, f"scorer {variant.settings['scorer']!r} needs regions, and dataset "
-                                                          f"{config.dataset.name!r} has none (choose another --scorer)"))
+                                                          f"{config.dataset.name!r} has none (choose another scorer)"))
         self.log: ResultLog | None = None
         self._failed_variants: dict[str, str] = {}
         self.failures: dict[tuple, RowFailure] = {}

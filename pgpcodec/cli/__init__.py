@@ -18,7 +18,7 @@ import warnings
 import click
 
 from .. import __version__
-from ..errors import PgpcodecError
+from ..errors import PgpcodecError, SettingError
 
 COMMANDS = {
     # name: (module, attribute, one-line help shown by --help without importing the module)
@@ -84,22 +84,57 @@ FLAGS = {
     "prompt": "-p/--prompt TEXT",
     "regions": "--regions x0,y0,x1,y1, repeatable",
     "codec_options.timeout": "--codec-option timeout=SECONDS",
+    "codec_options.pretrained": "--codec-option pretrained=false",
+    "logit_scale": "--logit-scale",
+    "max_pixels": "--max-pixels N",
+    "force": "--force",
+    "config": "--config NAME",
+    "revision": "--revision",
+    "model": "--model NAME",
+    "endpoint": "--endpoint URL",
+    "evaluator": "--evaluator NAME",
+    "dataset": "--dataset",
+    "out": "--out DIR",
+}
+
+SETTING_FLAGS = {
+    # a SettingError's setting -> the flag its message starts with on the command line (same name, dashed);
+    # a setting no command takes (truncate, max_prompt_chars) keeps its library name
+    name: "--" + name.replace("_", "-")
+    for name in ("profile", "sigma_max", "sigma_one", "logit_scale", "kernel_size", "regions",  # encode, prefilter, bench
+                 "max_bytes", "max_pixels", "max_concurrency", "max_queue", "timeout", "max_regions",  # serve
+                 "target_bytes", "target_bpp", "fit", "executor", "pairs", "qualities")  # encode, bench, bdrate
 }
 
 
 def flag_hint(exc: PgpcodecError) -> str | None:
     """The error's hint, with the command-line flag of the parameter it names."""
+    if _setting_flag(exc):
+        return exc.hint  # the message names the flag already
     flag = FLAGS.get(exc.parameter or "")
     if flag is None:
         return exc.hint
     return f"{exc.hint}: {flag}" if exc.hint else flag
 
 
+def _setting_flag(exc: PgpcodecError) -> str | None:
+    """The flag a SettingError's message starts with here; None if it is not one, or it names a place first."""
+    if isinstance(exc, SettingError) and exc.where is None:
+        return SETTING_FLAGS.get(exc.setting)
+    return None
+
+
+def describe(exc: PgpcodecError) -> tuple[str, str | None]:
+    """(message, hint) as the command line says them: a setting named by its flag, a parameter's flag in the hint."""
+    flag = _setting_flag(exc)
+    return (f"{flag} {exc.problem}" if flag else exc.message), flag_hint(exc)
+
+
 def report_error(exc: BaseException) -> None:
     """One line on stderr: what was wrong and how to fix it."""
     if isinstance(exc, PgpcodecError):
-        hint = flag_hint(exc)
-        text = f"pgpcodec: error: {exc.message}" + (f" ({hint})" if hint else "")
+        message, hint = describe(exc)
+        text = f"pgpcodec: error: {message}" + (f" ({hint})" if hint else "")
     else:
         text = f"pgpcodec: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
     click.echo(" ".join(text.split("\n")), err=True)

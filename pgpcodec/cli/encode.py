@@ -10,7 +10,7 @@ import click
 
 from ..defaults import DEFAULT_CODEC
 from ..errors import InputError, PgpcodecError, UsageError
-from .options import build_pipeline, fit_rule, parse_box, pipeline_options, size_label
+from .options import build_pipeline, fit_rule, pipeline_options, size_label
 from .paths import as_path, check_plan, expand_inputs, is_dash, is_folder, label, read_stdin, write_output
 from .progress import PROGRESS_OPTION
 
@@ -136,7 +136,7 @@ class Batch:
         from rich.console import Console
         from rich.progress import Progress
 
-        from . import flag_hint
+        from . import describe
         from .progress import Bars, columns, wanted
 
         console = Console(stderr=True, highlight=False, soft_wrap=True, force_terminal=True if self.show_progress else None)
@@ -149,7 +149,8 @@ class Batch:
                 try:
                     job(Path(source), target, console)
                 except PgpcodecError as exc:
-                    self._failed(console, source, exc.message if exc.message.startswith(name) else f"{name}: {exc.message}", flag_hint(exc))
+                    message, hint = describe(exc)
+                    self._failed(console, source, message if exc.where == name else f"{name}: {message}", hint)
                 except Exception as exc:  # a batch never dies on one file
                     if os.environ.get("PGPCODEC_DEBUG"):
                         raise
@@ -199,6 +200,8 @@ def choose_quality(codec, quality: float | None, qp: int | None) -> float | None
 
 
 def _boxes(regions: tuple[str, ...]) -> list[tuple[int, int, int, int]]:
+    from ..regions import parse_box
+
     return [parse_box(text) for text in regions]
 
 

@@ -7,7 +7,6 @@ import sys
 
 import click
 
-from ..errors import SettingError, UsageError
 from ..defaults import (
     DEFAULT_KERNEL_SIZE,
     DEFAULT_LOGIT_SCALE,
@@ -22,21 +21,7 @@ from ..defaults import (
     PROFILES,
     TILINGS,
 )
-
-
-def as_flag(error: SettingError) -> SettingError:
-    """A library setting's error, naming the setting as its command-line flag (``--sigma-max``)."""
-    return error.for_label("--" + error.setting.replace("_", "-"))
-
-
-def parse_box(text: str) -> tuple[int, int, int, int]:
-    """One ``--regions`` value, by the library's parser (:mod:`pgpcodec.regions`)."""
-    from ..regions import parse_box as parse
-
-    try:
-        return parse(text)
-    except SettingError as exc:
-        raise as_flag(exc) from None
+from ..errors import UsageError
 
 
 def parse_value(text: str):
@@ -155,17 +140,14 @@ def _pipeline(codec: str | None, codec_options: dict | None, **opts):
     from ..pipeline import Pipeline
     from ..prefilter import PrefilterSettings
 
-    try:
-        settings = PrefilterSettings(
-            profile=opts["profile"],
-            sigma_map=opts["sigma_map"],
-            sigma_max=opts["sigma_max"],
-            sigma_one=opts["sigma_one"],
-            logit_scale=opts["logit_scale"],
-            kernel_size=opts["kernel_size"],
-        )
-    except SettingError as exc:
-        raise as_flag(exc) from None
+    settings = PrefilterSettings(
+        profile=opts["profile"],
+        sigma_map=opts["sigma_map"],
+        sigma_max=opts["sigma_max"],
+        sigma_one=opts["sigma_one"],
+        logit_scale=opts["logit_scale"],
+        kernel_size=opts["kernel_size"],
+    )
     return Pipeline(
         scorer=opts["scorer"],
         codec=codec or DEFAULT_CODEC,

@@ -64,7 +64,7 @@ def install(source: Path | None = None, target: Path | None = None) -> Path:
 
     for package in RESOURCES.values():
         if not nltk.download(package, download_dir=str(target), quiet=True, raise_on_error=True):
-            raise MissingResourceError(f"nltk.download({package!r}) failed", "check the network, or use --from DIR")
+            raise MissingResourceError(f"nltk.download({package!r}) failed", "check the network, or copy a local nltk_data folder: pgpcodec setup-nltk --from DIR")
     write_table(target)
     return target
 

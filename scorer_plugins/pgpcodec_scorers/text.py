@@ -425,7 +425,7 @@ def _evaluator_classes():
             if row.answer is None or not row.answer_in_image:
                 raise EvaluatorError(
                     "is not a text row, which the ocr evaluator needs",
-                    "give it an 'answer' and \"answer_in_image\": true, or bench only text rows (e.g. --dataset of text rows)",
+                    "give it an 'answer' and \"answer_in_image\": true, or bench only text rows (a dataset of text rows)",
                 )
 
         def read(self, image: np.ndarray, regions) -> str:

@@ -160,7 +160,7 @@ def _hub_file(name: str, source: HubSource, filename: str, staging: Path, requir
             return None
         raise DownloadError(f"{source.repo_id}@{source.revision} has no file {filename}") from None
     except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
-        raise DownloadError(f"{source.describe()}: {type(exc).__name__}", "check the repo id and --revision") from None
+        raise DownloadError(f"{source.describe()}: {type(exc).__name__}", "check the repo id and the revision", parameter="revision") from None
     except Exception as exc:  # httpx/OS errors and the hub's consistency checks
         raise DownloadError(
             f"downloading {filename} for {name} failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",

@@ -180,7 +180,8 @@ def tinyclip_towers(architecture: str, checkpoint: Path | None = None, seed: int
         except (RuntimeError, KeyError, AssertionError) as exc:
             raise ExportError(
                 f"{checkpoint} does not fit the {architecture} architecture ({type(exc).__name__}: {str(exc)[:300]})",
-                "check the config name (--config) matches the checkpoint",
+                "check the config name matches the checkpoint",
+                parameter="config",
             ) from None
     elif pruned:
         generator = torch.Generator().manual_seed(seed)
@@ -375,7 +376,7 @@ def write_model_dir(
     """
     out = Path(out)
     if out.exists() and not force:
-        raise InputError(f"{out}: already exists", "pass --force to replace it")
+        raise InputError(f"{out}: already exists", "ask for it to be replaced", parameter="force")
     out.parent.mkdir(parents=True, exist_ok=True)
     pixels, ids = _example_inputs(towers)
     total, step = (5 if int8 else 4), [0]

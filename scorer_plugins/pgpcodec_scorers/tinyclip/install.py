@@ -68,7 +68,7 @@ def _towers_for(entry: ModelEntry, source: HubSource | UrlSource, staging: Path,
     if isinstance(source, HubSource):
         return hf_towers(staging)
     if not entry.architecture:
-        raise UsageError(f"{entry.name}: a .pt checkpoint needs a TinyCLIP config name", "pass --config")
+        raise UsageError(f"{entry.name}: a .pt checkpoint needs a TinyCLIP config name", "say which TinyCLIP config it is", parameter="config")
     return tinyclip_towers(entry.architecture, checkpoint=fetched[0].path)
 
 
@@ -82,7 +82,7 @@ def pull(
     name = install_as or entry.name
     target = model_path(name)
     if (target / MANIFEST_NAME).is_file() and not force:
-        raise InputError(f"{name} is already installed in {target}", "pass --force to download and export it again")
+        raise InputError(f"{name} is already installed in {target}", "ask for it to be downloaded and exported again", parameter="force")
     failures = []
     for source in entry.sources:
         try:
@@ -113,7 +113,7 @@ def import_model(name: str, path: Path, *, config: str | None = None, force: boo
     path = Path(path)
     target = model_path(name)
     if (target / MANIFEST_NAME).is_file() and not force:
-        raise InputError(f"{name} is already installed in {target}", "pass --force to replace it")
+        raise InputError(f"{name} is already installed in {target}", "ask for it to be replaced", parameter="force")
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
     source = {"imported_from": str(path.resolve()), "exported_by": f"pgpcodec {__version__}"}
@@ -124,7 +124,7 @@ def import_model(name: str, path: Path, *, config: str | None = None, force: boo
     else:
         architecture = config or (REGISTRY[name].architecture if name in REGISTRY else None)
         if architecture is None:
-            raise UsageError(f"{path} is a checkpoint file; say which TinyCLIP architecture it is", "pass --config NAME")
+            raise UsageError(f"{path} is a checkpoint file; say which TinyCLIP architecture it is", "name its TinyCLIP config", parameter="config")
         source["files"] = {path.name: {"sha256": sha256_file(path), "size": path.stat().st_size}}
         _check_known_hash(name, path, source["files"][path.name]["sha256"])
         towers = tinyclip_towers(architecture, checkpoint=path)

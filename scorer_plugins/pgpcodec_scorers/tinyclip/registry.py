@@ -147,7 +147,7 @@ def lookup(name_or_repo: str, revision: str | None = None) -> ModelEntry:
             return entry
         hub = [s for s in entry.sources if isinstance(s, HubSource)]
         if not hub:
-            raise UsageError(f"{name_or_repo} is published as a release file only; --revision does not apply")
+            raise UsageError(f"{name_or_repo} is published as a release file only; a revision does not apply", parameter="revision")
         pinned = HubSource(hub[0].repo_id, revision, weights=HubSource.weights)
         return ModelEntry(entry.name, entry.title, entry.architecture, (pinned,), entry.parameters, entry.notes)
     if looks_like_hub_id(name_or_repo):
