@@ -67,11 +67,15 @@ def bench(dataset, codecs, qualities, scorer, variants, evaluator, sigma_max, si
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+    from ..bench.bdrate import PACKAGES
     from ..bench.dataset import load_dataset
     from ..bench.runner import Bench, BenchConfig, parse_qualities
+    from ..extras import require
     from ..pipeline import PrefilterSettings
     from ..plugins import get_registry
 
+    # Before any row is measured: the summary's BD-rates and plots come at the end.
+    require(PACKAGES, "bench", "pgpcodec bench")
     registry = get_registry()
     given = {k: v for k, v in openai.items() if v is not None}
     if given and evaluator != "openai":
