@@ -1,4 +1,4 @@
-"""The prefilter maths against hand-computed values (DESIGN.md §2)."""
+"""The prefilter maths against hand-computed values (docs/design.md §2)."""
 
 import math
 

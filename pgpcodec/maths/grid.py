@@ -1,4 +1,4 @@
-"""Resizing, stride choice and tile extraction (DESIGN.md §2 steps 1–3)."""
+"""Resizing, stride choice and tile extraction (docs/design.md §2 steps 1–3)."""
 
 from __future__ import annotations
 
