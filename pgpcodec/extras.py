@@ -1,7 +1,7 @@
 """Optional packages: a part that needs one checks for it up front and names the extra that installs it.
 
-The base install is kept light (pyproject.toml): model runtimes, NLTK, ffmpeg,
-HEIF and plotting come with extras. Checking with :func:`require` before the
+The base install is kept light (pyproject.toml): model runtimes, NLTK, ffmpeg
+and plotting come with extras. Checking with :func:`require` before the
 work starts gives the user one line with the fix (``pip install
 'pgpcodec[tinyclip]'``) instead of a ``ModuleNotFoundError`` from deep inside
 a call; the packages themselves are still imported where they are used, so

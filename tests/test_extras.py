@@ -92,20 +92,22 @@ def test_require_names_every_missing_package_and_the_extra(monkeypatch):
     require({"os": "os-lib"}, "things", "the thing")  # present: nothing raised
 
 
-@pytest.mark.parametrize("module", ["onnxruntime", "tokenizers"])
-def test_tinyclip_without_its_runtime_names_the_extra(monkeypatch, module):
+@pytest.mark.parametrize(
+    "kind, name, module, package, extra",
+    [
+        # Checked before the model is looked up: the model may be installed, the runtime is what is missing.
+        ("scorer", "tinyclip57", "onnxruntime", "onnxruntime", "tinyclip"),
+        ("scorer", "tinyclip57", "tokenizers", "tokenizers", "tinyclip"),
+        ("prompt_processor", "nltk", "nltk", "nltk", "nltk"),
+        ("codec", "vvenc", "ffmpeg", "ffmpeg-python", "vvenc"),
+    ],
+)
+def test_a_plugin_without_its_extra_names_the_package_and_the_extra(monkeypatch, kind, name, module, package, extra):
     _missing(monkeypatch, module)
-    # Checked before the model is looked up: the model may be installed, the runtime is what is missing.
     with pytest.raises(MissingResourceError) as caught:
-        get_registry().create("scorer", "tinyclip57")
-    assert module in caught.value.message and caught.value.hint == "pip install 'pgpcodec[tinyclip]'"
-
-
-def test_the_nltk_processor_without_nltk_names_the_extra(monkeypatch):
-    _missing(monkeypatch, "nltk")
-    with pytest.raises(MissingResourceError) as caught:
-        get_registry().create("prompt_processor", "nltk")
-    assert caught.value.hint == "pip install 'pgpcodec[nltk]'"
+        get_registry().create(kind, name)
+    assert f"needs {package}, which is not installed" in caught.value.message
+    assert caught.value.hint == f"pip install 'pgpcodec[{extra}]'"
 
 
 def test_setup_nltk_without_nltk_names_the_extra(monkeypatch, run_cli):
@@ -114,13 +116,6 @@ def test_setup_nltk_without_nltk_names_the_extra(monkeypatch, run_cli):
     assert code == 1
     assert err.strip().splitlines() == [
         "pgpcodec: error: the nltk prompt processor needs nltk, which is not installed (pip install 'pgpcodec[nltk]')"]
-
-
-def test_vvenc_without_ffmpeg_python_names_the_extra(monkeypatch):
-    _missing(monkeypatch, "ffmpeg")
-    with pytest.raises(MissingResourceError) as caught:
-        get_registry().create("codec", "vvenc")
-    assert caught.value.hint == "pip install 'pgpcodec[vvenc]'"
 
 
 def test_vvenc_without_its_bundled_ffmpeg_names_the_extra(monkeypatch):
