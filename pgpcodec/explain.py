@@ -19,6 +19,9 @@ def score_per_pixel(result: PrefilterResult) -> np.ndarray:
 
 def explain_png(image: np.ndarray, result: PrefilterResult) -> bytes:
     """Render the four panels to PNG bytes (matplotlib, Agg backend, no display needed)."""
+    from .extras import require
+
+    require({"matplotlib": "matplotlib"}, "plots", "the explain picture")
     import matplotlib
 
     matplotlib.use("Agg", force=False)

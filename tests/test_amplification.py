@@ -14,7 +14,7 @@ from scipy.ndimage import gaussian_filter1d
 from pgpcodec.cancel import Cancelled, CancelToken, cancellable
 from pgpcodec.errors import CodecError, SettingError, UsageError
 from pgpcodec.imaging import load_image
-from pgpcodec.defaults import KERNEL_SIZE_LIMIT, SIGMA_MAX_LIMIT
+from pgpcodec.defaults import KERNEL_SIZE_LIMIT, SIGMA_MAX_LIMIT, TRUNCATE_LIMIT
 from pgpcodec.prefilter import PrefilterSettings
 from pgpcodec.maths import blur, filters
 from pgpcodec.testing.plugin import invoke_cli
@@ -42,7 +42,10 @@ def test_settings_out_of_bounds_are_refused_naming_the_setting(settings, setting
 
 
 def test_the_limits_themselves_are_accepted():
-    PrefilterSettings(sigma_max=SIGMA_MAX_LIMIT, sigma_one=SIGMA_MAX_LIMIT, kernel_size=KERNEL_SIZE_LIMIT)
+    settings = PrefilterSettings(sigma_max=SIGMA_MAX_LIMIT, sigma_one=SIGMA_MAX_LIMIT, kernel_size=KERNEL_SIZE_LIMIT, truncate=TRUNCATE_LIMIT)
+    # Kept as given, not clamped.
+    assert (settings.sigma_max, settings.sigma_one, settings.kernel_size, settings.truncate) == (
+        SIGMA_MAX_LIMIT, SIGMA_MAX_LIMIT, KERNEL_SIZE_LIMIT, TRUNCATE_LIMIT)
 
 
 @pytest.mark.parametrize(

@@ -38,11 +38,66 @@ def test_regions_sigma_ramps_from_zero_to_sigma_max(photo):
     assert sigma[0, 0] == pytest.approx(3.0)
 
 
+# The paper's working grid for a 320x240 photo: 8x8 blocks of 56 px on a 448x448 resize
+# (test_uniform_scorer_blurs_everything_with_sigma_one), so each block covers 40x30 original pixels.
+PAPER_BLOCK_W, PAPER_BLOCK_H = 40, 30
+# The reference profile resizes to the grid and back (bicubic), so an original pixel also reads
+# grid pixels of the neighbouring block within the kernel's reach: 2 px covers 448 -> 320 bicubic.
+RESIZE_REACH = 2
+
+
+def _reference_against_unblurred(photo, box):
+    """The reference profile's output for a ``regions`` box, and the same resize round trip unblurred.
+
+    σ_max is the paper's largest (10): the little σ that a block at the edge of the region's
+    ramp would get if it were not min-pooled (a mean gives 0.24 at the default 3) then shows.
+    """
+    def run(sigma_max):
+        settings = PrefilterSettings(profile="reference", sigma_max=sigma_max)
+        return Pipeline(scorer="regions", codec="jpeg", settings=settings).prefilter(photo, "", regions=[box]).image
+
+    return run(10.0), run(0.0)
+
+
+def _touched_blocks(box):
+    """(rows, cols) ranges of the paper-grid blocks a box's pixels fall in."""
+    x0, y0, x1, y1 = box
+    return range(y0 // PAPER_BLOCK_H, (y1 - 1) // PAPER_BLOCK_H + 1), range(x0 // PAPER_BLOCK_W, (x1 - 1) // PAPER_BLOCK_W + 1)
+
+
+def _block(image, row, col, inset=0):
+    y, x = row * PAPER_BLOCK_H, col * PAPER_BLOCK_W
+    return image[y + inset : y + PAPER_BLOCK_H - inset, x + inset : x + PAPER_BLOCK_W - inset]
+
+
+def _assert_touched_blocks_sharp_and_far_ones_blurred(photo, box):
+    filtered, unblurred = _reference_against_unblurred(photo, box)
+    assert filtered.shape == photo.shape
+    assert not np.array_equal(filtered, photo)
+    rows, cols = _touched_blocks(box)
+    # Every block touching the box is left out of the blur (σ 0 for the whole block, as the paper's
+    # min-pooling gives it), not only the pixels of the box: across the whole span of touched blocks,
+    # short of the resize's reach into the untouched blocks around it, nothing differs from unblurred.
+    y0, y1 = rows.start * PAPER_BLOCK_H + RESIZE_REACH, rows.stop * PAPER_BLOCK_H - RESIZE_REACH
+    x0, x1 = cols.start * PAPER_BLOCK_W + RESIZE_REACH, cols.stop * PAPER_BLOCK_W - RESIZE_REACH
+    assert np.array_equal(filtered[y0:y1, x0:x1], unblurred[y0:y1, x0:x1])
+    # Blocks beyond the region's 8 px margin and 24 px σ ramp (at most two blocks away) are blurred.
+    far = [(r, c) for r in range(240 // PAPER_BLOCK_H) for c in range(320 // PAPER_BLOCK_W)
+           if r not in range(rows.start - 2, rows.stop + 2) or c not in range(cols.start - 2, cols.stop + 2)]
+    assert far
+    for r, c in far:
+        assert not np.array_equal(_block(filtered, r, c, RESIZE_REACH), _block(unblurred, r, c, RESIZE_REACH)), (r, c)
+
+
 def test_reference_profile_with_regions_keeps_blocks_touching_the_region_sharp(photo):
-    settings = PrefilterSettings(profile="reference")
-    result = Pipeline(scorer="regions", codec="jpeg", settings=settings).prefilter(photo, "", regions=[REGION])
-    assert result.image.shape == photo.shape
-    assert not np.array_equal(result.image, photo)
+    # REGION covers only part of its edge blocks (x 100..180 against columns from 80 to 200).
+    _assert_touched_blocks_sharp_and_far_ones_blurred(photo, REGION)
+
+
+@pytest.mark.parametrize("box", [(45, 35, 50, 40), (79, 29, 81, 31), (300, 200, 320, 240)])
+def test_reference_profile_keeps_a_whole_block_sharp_for_a_box_touching_part_of_it(photo, box):
+    # A few pixels inside one block, a box straddling a corner of four blocks, a box in the corner block.
+    _assert_touched_blocks_sharp_and_far_ones_blurred(photo, box)
 
 
 def test_uniform_scorer_blurs_everything_with_sigma_one(photo):

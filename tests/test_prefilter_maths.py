@@ -1,4 +1,4 @@
-"""The prefilter maths against hand-computed values (DESIGN.md §2)."""
+"""The prefilter maths against hand-computed values (docs/design.md §2)."""
 
 import math
 
@@ -178,3 +178,15 @@ def test_min_pool_to_grid():
     assert filters.min_pool_to_grid(values, 2, (4, 4)).tolist() == [[3.0, 3.0], [3.0, 0.0]]
     # A grid twice the image size: each 2-px grid block covers one original pixel.
     assert filters.min_pool_to_grid(values, 2, (8, 8))[3, 3] == 0.0
+
+
+def test_min_pool_to_grid_takes_every_original_pixel_a_block_overlaps():
+    # A 5x3 image under a 4x4 grid of 2-px blocks: a block spans 2.5 original pixels across and
+    # 1.5 down, so column 2 and row 1 lie partly in two blocks and count for both.
+    values = np.arange(15.0).reshape(3, 5)
+    assert filters.min_pool_to_grid(values, 2, (4, 4)).tolist() == [[0.0, 2.0], [5.0, 7.0]]
+    # One low pixel lowers each block it overlaps, and no other.
+    values[1, 2] = -1.0
+    assert filters.min_pool_to_grid(values, 2, (4, 4)).tolist() == [[-1.0, -1.0], [-1.0, -1.0]]
+    values[1, 2], values[2, 4] = 7.0, -2.0
+    assert filters.min_pool_to_grid(values, 2, (4, 4)).tolist() == [[0.0, 2.0], [5.0, -2.0]]

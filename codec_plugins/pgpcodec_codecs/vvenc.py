@@ -27,6 +27,7 @@ import numpy as np
 from pgpcodec.colour import bytes_to_planes, planes_to_bytes, rgb_to_yuv420, yuv420_to_rgb
 from pgpcodec.codec_options import parse_bool
 from pgpcodec.errors import CodecError, MissingResourceError, UsageError
+from pgpcodec.extras import require
 from pgpcodec.imaging import max_pixels
 from pgpcodec.subprocess_codec import SubprocessCodec
 
@@ -35,7 +36,7 @@ PRESETS = ("faster", "fast", "medium", "slow", "slower")
 MIN_SIDE = 16
 PIXEL_FORMAT = "yuv420p10le"
 INSTALL_HINT = (
-    "pip install imageio-ffmpeg==0.8.1 (its ffmpeg has libvvenc and the vvc decoder), "
+    "pip install 'pgpcodec[vvenc]' (its imageio-ffmpeg==0.8.1 bundles an ffmpeg with libvvenc and the vvc decoder), "
     f"or point {FFMPEG_ENV} at an ffmpeg built with --enable-libvvenc"
 )
 # Colour description written into the stream's VUI, matching pgpcodec.colour.
@@ -188,6 +189,9 @@ class VvencCodec(SubprocessCodec):
 
     def __init__(self, *, preset: str = "faster", qpa: bool | str | int = False, timeout: float | None = None, ffmpeg: str | None = None):
         super().__init__(timeout=timeout)
+        # ffmpeg-python drives ffmpeg either way; the bundled ffmpeg (imageio-ffmpeg) is checked
+        # when one is needed (ffmpeg_executable), since PGPCODEC_FFMPEG may name another.
+        require({"ffmpeg": "ffmpeg-python"}, "vvenc", "the vvenc codec")
         if preset not in PRESETS:
             raise UsageError(f"vvenc: unknown preset {preset!r}", f"choose one of: {', '.join(PRESETS)}")
         self.preset = preset

@@ -21,6 +21,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from ..extras import require
+
+PACKAGES = {"bjontegaard": "bjontegaard", "matplotlib": "matplotlib"}
+"""What BD-rates and their plots run on (import name: pip name), the ``bench`` extra."""
 LOW_OVERLAP = 0.75
 """Below this share of overlapping score range a BD-rate is flagged as an extrapolation risk."""
 
@@ -137,6 +141,7 @@ def bd_rate(anchor: Sequence, test: Sequence) -> BdRate:
     the note. The value is None, with the reason, when an envelope has
     fewer than 2 points or the score ranges do not overlap.
     """
+    require(PACKAGES, "bench", "BD-rates")
     from bjontegaard import bd_rate as bjontegaard_bd_rate
 
     (a, a_dropped), (t, t_dropped) = envelope(anchor), envelope(test)

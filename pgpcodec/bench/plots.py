@@ -26,6 +26,9 @@ def plot_codec(
     context_size: int = 448,
 ) -> Path:
     """Write ``path`` (PNG) with the curves of every variant measured for ``codec``."""
+    from ..extras import require
+
+    require({"matplotlib": "matplotlib"}, "plots", "the bench's plots")
     import matplotlib
 
     matplotlib.use("Agg")

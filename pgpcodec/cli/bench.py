@@ -96,11 +96,15 @@ def bench(dataset, codecs, qualities, scorer, variants, evaluator, sigma_max, si
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+    from ..bench.bdrate import PACKAGES
     from ..bench.dataset import load_dataset
     from ..bench.runner import Bench, BenchConfig, parse_qualities
+    from ..extras import require
     from ..plugins import get_registry
     from ..prefilter import PrefilterSettings
 
+    # Before any row is measured: the summary's BD-rates and plots come at the end.
+    require(PACKAGES, "bench", "pgpcodec bench")
     registry = get_registry()
     given = _evaluator_options(evaluator, {k: v for k, v in openai.items() if v is not None}, registry)
     if jobs < 1:

@@ -1,4 +1,4 @@
-"""The spatially varying Gaussian (DESIGN.md §2 step 8) in two profiles.
+"""The spatially varying Gaussian (docs/design.md §2 step 8) in two profiles.
 
 ``reference`` blurs each block of the resized image in isolation with a
 fixed k×k kernel, as the paper's code does. ``native`` filters the original

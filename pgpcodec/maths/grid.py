@@ -1,5 +1,5 @@
 """Grid geometry: the paper's tiling (working size, stride, tile positions), the proxy tiling,
-block grids and tile plans, tile extraction and resizing (DESIGN.md §2 steps 1–3).
+block grids and tile plans, tile extraction and resizing (docs/design.md §2 steps 1–3).
 
 Pure functions of sizes and arrays; :mod:`pgpcodec.tile_scorer` and the
 ``reference`` filter profile call them.

@@ -1,4 +1,4 @@
-"""Tile scores and their aggregation onto blocks (DESIGN.md §2 steps 5–6)."""
+"""Tile scores and their aggregation onto blocks (docs/design.md §2 steps 5–6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Score → σ maps (DESIGN.md §2 step 7). ``s`` is the block score, σ_1 the σ at s = 1."""
+"""Score → σ maps (docs/design.md §2 step 7). ``s`` is the block score, σ_1 the σ at s = 1."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ def setup_nltk(source, target):
     """
     from . import nltk_resources
 
+    nltk_resources.require_nltk()
     if source is None and target is None and not nltk_resources.missing():
         if nltk_resources.find_table() is not None:
             click.echo("NLTK data already installed", err=True)

@@ -10,6 +10,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from pgpcodec import extras
 from pgpcodec.errors import MissingResourceError
 
 RESOURCES = {
@@ -37,6 +38,11 @@ def missing() -> list[str]:
         except LookupError:
             absent.append(path)
     return absent
+
+
+def require_nltk() -> None:
+    """NLTK itself, the ``nltk`` extra: setting up its data, tagging a long prompt and a missing table import it."""
+    extras.require({"nltk": "nltk"}, "nltk", "the nltk prompt processor")
 
 
 def require() -> None:

@@ -89,6 +89,7 @@ class NltkPromptProcessor(PromptProcessor):
     def __init__(self):
         from . import nltk_resources
 
+        nltk_resources.require_nltk()
         if nltk_resources.find_table() is None:
             nltk_resources.require_data("corpora/stopwords", "corpora/wordnet")
         with self._lock:

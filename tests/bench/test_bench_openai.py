@@ -16,6 +16,7 @@ from PIL import Image
 
 from pgpcodec.bench.dataset import Row
 from pgpcodec.bench.evaluators import EvaluatorError, Sample
+from pgpcodec.errors import UsageError
 from pgpcodec_evaluators.openai import OpenAIEvaluator
 
 ANSWERS = {"red disc": "Yes, there is.", "corner": "The answer is (B).", "middle": "a square"}
@@ -142,9 +143,9 @@ def test_server_errors_are_retried_then_reported():
 
 
 def test_options_are_checked():
-    with pytest.raises(Exception, match="needs a model"):
+    with pytest.raises(UsageError, match="needs a model"):
         OpenAIEvaluator(endpoint="http://127.0.0.1:1/v1")
-    with pytest.raises(Exception, match="not an http"):
+    with pytest.raises(UsageError, match="not an http"):
         OpenAIEvaluator(endpoint="127.0.0.1:1", model="m")
     with pytest.raises(EvaluatorError, match="no 'answer'"):
         OpenAIEvaluator(endpoint="http://127.0.0.1:1/v1", model="m").evaluate(

@@ -1,14 +1,28 @@
 import json
+import re
+import subprocess
+from pathlib import Path
 
 import pytest
 from bench_helpers import run_cli
 
+import pgpcodec
 from pgpcodec.bench.dataset import load_dataset
 from pgpcodec.bench.runner import Bench, BenchConfig, default_qualities, parse_qualities
 from pgpcodec.errors import UsageError
 from pgpcodec.plugins import get_registry
 
 VARIANTS = "plain,prefilter,gaussian:1,downsample:2"
+
+
+def _source_commit():
+    """The commit of the tree pgpcodec runs from (None outside a git checkout), found without pgpcodec."""
+    folder = Path(pgpcodec.__file__).resolve().parent
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True)
+    if head.returncode != 0:
+        return None  # not a git checkout: nothing to record
+    assert re.fullmatch(r"[0-9a-f]{40}", head.stdout.strip()), head.stdout
+    return head.stdout.strip()
 
 
 def read_rows(out):
@@ -26,7 +40,12 @@ def test_bench_writes_rows_summary_table_and_plots(tiny_manifest, tmp_path, caps
     rows = read_rows(out)
     assert len(rows) == 3 * 2 * 2 * 4  # rows × codecs × qualities × variants
     summary = json.loads((out / "results.json").read_text())
-    assert summary["pgpcodec_version"] and "commit" in (summary["git"] or {"commit": None})
+    assert summary["pgpcodec_version"]
+    commit = _source_commit()
+    if commit is None:
+        assert summary["git"] is None
+    else:  # "dirty" is not compared: tests running beside this one may write files meanwhile
+        assert summary["git"]["commit"] == commit and isinstance(summary["git"]["dirty"], bool), summary["git"]
     assert summary["settings"]["qualities"] == {"jpeg": [30.0, 70.0], "webp": [40.0, 80.0]}
     assert set(summary["bd_rate"]) == {"prefilter", "gaussian:1", "downsample:2"}
     assert set(summary["bd_rate"]["prefilter"]) == {"jpeg", "webp"}

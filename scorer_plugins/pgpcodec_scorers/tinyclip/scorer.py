@@ -19,6 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from pgpcodec.errors import InvalidModelError, UsageError
+from pgpcodec.extras import require
 from pgpcodec_scorers.tinyclip.cache import is_model_name, repair_hint, resolve_model
 from pgpcodec.defaults import DEFAULT_LOGIT_SCALE, DEFAULT_TARGET_TILES, DEFAULT_TILING
 from pgpcodec.tile_scorer import TileScorer
@@ -33,6 +34,8 @@ DEFAULT_BATCH_SIZE = 16
 TEXT_CACHE_SIZE = 256
 VISION_IO = ("pixel_values", "image_embeds")
 TEXT_IO = ("input_ids", "text_embeds")
+RUNTIME = {"onnxruntime": "onnxruntime", "tokenizers": "tokenizers"}
+"""What a scorer runs on (import name: pip name), the ``tinyclip`` extra."""
 
 
 def available_cores() -> int:
@@ -108,6 +111,7 @@ class TinyClipScorer(TileScorer):
         overlap: bool = True,
         tiling: str = DEFAULT_TILING,
     ):
+        require(RUNTIME, "tinyclip", "the tinyclip scorer")
         super().__init__(target_tiles=target_tiles, logit_scale=logit_scale, overlap=overlap, tiling=tiling)
         if precision not in PRECISIONS:
             raise UsageError(f"unknown precision {precision!r} for scorer tinyclip", f"choose one of: {', '.join(PRECISIONS)}")
