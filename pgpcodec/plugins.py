@@ -115,10 +115,12 @@ class Registration:
         module_name, _, attribute = self.target.partition(":")
         try:
             factory = getattr(importlib.import_module(module_name), attribute)
+        except PgpcodecError as exc:  # a deliberate, clear error (a missing extra): kept, with the plugin named
+            raise exc.add_context(plugin=self.plugin)
         except Exception as exc:  # a broken or half-installed plugin names itself
             raise PluginError(
                 f"{KIND_LABELS[self.kind]} {self.name!r} from plugin {self.plugin!r} cannot be loaded: {_one_line(exc)}",
-                "install the extra it needs (pgpcodec plugins lists them), or reinstall the plugin",
+                "reinstall the plugin, with the extra its documentation names if it has one",
                 plugin=self.plugin,
             ) from exc
         if not callable(factory):

@@ -273,6 +273,12 @@ from pgpcodec import hookimpl
 def register_codecs(register):
     register("lazyjpeg", "fake_lazy_impl:Fake")
     register("lazymissing", "fake_lazy_nowhere:Fake")
+    register("lazyextra", "fake_lazy_extra:Fake")
+'''
+LAZY_EXTRA = '''
+from pgpcodec.errors import MissingResourceError
+
+raise MissingResourceError("lazyextra needs somepackage, which is not installed", "pip install 'fake-lazy[extra]'")
 '''
 LAZY_IMPL = '''
 from pgpcodec_codecs.pillow import JpegCodec
@@ -286,7 +292,9 @@ class Fake(JpegCodec):
 
 
 def test_a_factory_named_as_text_is_imported_only_when_used(install_fake):
-    install_fake("fake-lazy", {"fake_lazy": LAZY, "fake_lazy_impl": LAZY_IMPL}, entry_points={"fake_lazy": "fake_lazy"})
+    install_fake(
+        "fake-lazy", {"fake_lazy": LAZY, "fake_lazy_impl": LAZY_IMPL, "fake_lazy_extra": LAZY_EXTRA}, entry_points={"fake_lazy": "fake_lazy"}
+    )
     registry, problems = load()
     assert problems == [] and "fake_lazy_impl" not in sys.modules
     assert {"lazyjpeg", "lazymissing"} <= set(registry.names("codec"))
@@ -296,6 +304,11 @@ def test_a_factory_named_as_text_is_imported_only_when_used(install_fake):
         registry.create("codec", "lazyjpeg", quality_x=1)
     with pytest.raises(PluginError, match=r"codec 'lazymissing' from plugin 'fake_lazy' cannot be loaded: ModuleNotFoundError"):
         registry.create("codec", "lazymissing")
+    from pgpcodec.errors import MissingResourceError
+
+    with pytest.raises(MissingResourceError) as missing:  # the implementation's own clear error, not a generic one
+        registry.create("codec", "lazyextra")
+    assert missing.value.hint == "pip install 'fake-lazy[extra]'" and missing.value.plugin == "fake_lazy"
 
 
 def test_every_builtin_entry_point_module_is_light_to_import():

@@ -224,3 +224,41 @@ def test_the_context_size_reaches_every_rows_metric(tiny_manifest, tmp_path, cap
     assert context[448] and context[448].keys() == context[16].keys()
     prefiltered = [key for key in context[448] if key[0] == "prefilter"]
     assert prefiltered and all(context[16][key] > context[448][key] for key in prefiltered)
+
+
+def test_a_failing_or_hanging_codec_fails_its_rows_naming_its_plugin_and_the_run_goes_on(tiny_manifest, tmp_path):
+    """The bench encodes through the registry's guarded codecs: the same timeout and error naming as the CLI."""
+    import time
+    import types
+
+    from pgpcodec import hookimpl
+    from pgpcodec.plugins import PluginRegistry
+    from pgpcodec_codecs.pillow import JpegCodec
+
+    class Broken(JpegCodec):
+        name = "brokenjpeg"
+
+        def _encode(self, image, quality):
+            raise RuntimeError("device gone")
+
+    class Slow(JpegCodec):
+        name = "slowjpeg"
+
+        def _encode(self, image, quality):
+            time.sleep(3)
+            return super()._encode(image, quality)
+
+    plugin = types.ModuleType("shaky_codecs")
+    plugin.register_codecs = hookimpl(lambda register: (register("brokenjpeg", Broken), register("slowjpeg", Slow)))
+    registry = PluginRegistry(modules=[plugin])
+    config = BenchConfig(load_dataset(tiny_manifest), ["jpeg", "brokenjpeg", "slowjpeg"], ["plain"],
+                         qualities={"jpeg": [50], "brokenjpeg": [50], "slowjpeg": [50]}, plugin_timeout=0.5)
+    result = Bench(config, tmp_path / "out", registry).run()
+    by_codec = {}
+    for failure in result.failures:
+        by_codec.setdefault(failure.codec, []).append(failure.message)
+    assert sorted(by_codec) == ["brokenjpeg", "slowjpeg"]
+    assert all("codec 'brokenjpeg' (plugin 'shaky_codecs') failed: RuntimeError: device gone" in m for m in by_codec["brokenjpeg"])
+    assert all("codec 'slowjpeg' (plugin 'shaky_codecs') did not finish within 0.5 s" in m for m in by_codec["slowjpeg"])
+    assert {r["codec"] for r in read_rows(tmp_path / "out")} == {"jpeg"}  # the working codec's rows are all kept
+    assert len(read_rows(tmp_path / "out")) == 3
