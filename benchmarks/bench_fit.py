@@ -76,7 +76,8 @@ def main(argv=None) -> int:
     from pgpcodec.bench.bdrate import Point, bd_rate
     from pgpcodec.bench.dataset import load_dataset
     from pgpcodec.bench.metrics import fidelity
-    from pgpcodec.fit import BUILTIN_RULES, apply_fit, map_box, resolve
+    from pgpcodec.fit import apply_fit, map_box, resolve
+    from pgpcodec_fit_targets.rules import BUILTIN_RULES
     from pgpcodec.imaging import load_image
     from pgpcodec.pipeline import Pipeline
     from pgpcodec.plugins import get_registry

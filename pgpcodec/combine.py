@@ -27,11 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .defaults import COMBINED_SIGMA_MAP
 from .errors import UsageError
 from .interfaces import BlockGrid, Box, ScoreMap, Scorer
 
 SEPARATOR = "+"
-COMBINED_SIGMA_MAP = ("linear", 0.0)
 
 
 def split_name(name: str) -> list[str] | None:

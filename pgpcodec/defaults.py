@@ -35,6 +35,9 @@ DEFAULT_EVALUATOR = ROI_EVALUATOR
 PROFILES = ("native", "reference")
 DEFAULT_PROFILE = "native"
 DEFAULT_SIGMA_MAP = "exponential"
+COMBINED_SIGMA_MAP = ("linear", 0.0)
+"""The sigma map and σ_1 of combined scorers (``A+B``): their relevance runs from 0 to 1, so σ is 0 at
+relevance 1 and rises linearly to σ_max at 0 (:mod:`pgpcodec.combine`)."""
 DEFAULT_SIGMA_ONE = 0.2
 DEFAULT_SIGMA_MAX = 3.0
 DEFAULT_LOGIT_SCALE = 20.0

@@ -15,8 +15,8 @@ from pgpcodec.plugins import get_registry
 
 CORE = Path(pgpcodec.__file__).parent
 DEFAULTS = CORE / "defaults.py"
-NAMED_KINDS = ("codec", "scorer", "prompt_processor", "evaluator")
-PLUGIN_PACKAGES = ("pgpcodec_codecs", "pgpcodec_scorers", "pgpcodec_evaluators")
+NAMED_KINDS = ("codec", "scorer", "prompt_processor", "evaluator", "sigma_map", "fit_target")
+PLUGIN_PACKAGES = ("pgpcodec_codecs", "pgpcodec_scorers", "pgpcodec_evaluators", "pgpcodec_fit_targets")
 ORDINARY_WORDS = {
     # built-in plugin names that are also words the core uses for something else
     "regions",  # the regions scorer; also the library's parameter, the sidecar's form field and the manifest's key
@@ -72,7 +72,7 @@ def plugin_imports_in(path: Path) -> list[str]:
 def test_the_registry_knows_the_builtin_plugins():
     names = builtin_names()
     # the check below is only as good as this list: it must hold every kind's built-ins
-    assert {"jpeg", "vvenc", "tinyclip", "uniform", "nltk", "roi", "openai"} <= names
+    assert {"jpeg", "vvenc", "tinyclip", "uniform", "nltk", "roi", "openai", "linear", "qwen2.5-vl"} <= names
 
 
 def test_the_core_names_no_plugin_outside_the_defaults():

@@ -11,24 +11,27 @@ from PIL import Image
 from pgpcodec import hookimpl
 from pgpcodec.errors import UsageError
 from pgpcodec.fit import (
-    BUILTIN_RULES,
     FitRule,
     apply_fit,
-    claude_standard,
     downscale,
+    map_box,
+    max_pixels,
+    max_side,
+    resolve,
+)
+from pgpcodec.plugins import PluginRegistry
+from pgpcodec_fit_targets import NAMES
+from pgpcodec_fit_targets.rules import (
+    BUILTIN_RULES,
+    claude_standard,
     internvl_grid,
     internvl_send,
     internvl_view,
     llava_best_resolution,
     llava_onevision_view,
-    map_box,
-    max_pixels,
-    max_side,
     openai_high_detail,
     qwen_smart_resize,
-    resolve,
 )
-from pgpcodec.plugins import PluginRegistry
 
 
 # -- the rules against values worked out by hand -------------------------------
@@ -173,6 +176,7 @@ def test_a_plugin_adds_a_fit_target_through_the_hook():
 
 
 def test_builtin_targets_load_through_the_entry_point(pgpcodec_registry):
+    assert set(NAMES) == set(BUILTIN_RULES)  # the hook registers exactly the table
     assert set(BUILTIN_RULES) <= set(pgpcodec_registry.names("fit_target"))
 
 

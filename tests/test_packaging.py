@@ -12,7 +12,7 @@ def test_only_namespaced_top_level_packages_are_installed():
     find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
     packages = [p for where in find["where"] for p in find_packages(where=str(ROOT / where), include=find["include"])]
     top_level = {name.split(".")[0] for name in packages}
-    assert top_level == {"pgpcodec", "pgpcodec_codecs", "pgpcodec_scorers", "pgpcodec_evaluators"}
+    assert top_level == {"pgpcodec", "pgpcodec_codecs", "pgpcodec_scorers", "pgpcodec_evaluators", "pgpcodec_fit_targets"}
     assert "plugins" not in top_level and not any(name.startswith(("tests", "benchmarks")) for name in packages)
 
 
