@@ -84,8 +84,10 @@ class Loaded:
 
         registry = registry or plugins.get_registry()
         settings = settings or PrefilterSettings()
-        # A fit rule by its name (rules hold dicts, and one name is one rule); "max-side:N" rules name their N.
-        key = (registry, scorer, prompt_processor, _frozen(scorer_options), settings, getattr(fit, "name", fit), plugin_timeout)
+        # A target name keys itself; a FitRule object (unhashable: it holds a dict) by its identity, which the
+        # kept prefilter holds on to, so two different rules sharing a name never share an entry.
+        fit_key = fit if fit is None or isinstance(fit, str) else ("rule", id(fit))
+        key = (registry, scorer, prompt_processor, _frozen(scorer_options), settings, fit_key, plugin_timeout)
 
         def build() -> Prefilter:
             loaded = self.scorer(registry, scorer, scorer_options)

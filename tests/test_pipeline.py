@@ -277,3 +277,17 @@ def test_a_ready_prefilter_refuses_settings_it_would_otherwise_drop():
             Pipeline(ready, "jpeg", **extra)
         assert caught.value.parameter == next(iter(extra))
     assert Pipeline(ready, "jpeg").prefilter is ready
+
+
+def test_the_one_cache_shares_a_scorer_and_keeps_rules_that_share_a_name_apart():
+    from pgpcodec.fit import FitRule
+    from pgpcodec.loaded import Loaded
+
+    loaded = Loaded()
+    small = FitRule("mine", "to 32 px", lambda w, h: (32, 32 * h // w))
+    large = FitRule("mine", "to 64 px", lambda w, h: (64, 64 * h // w))
+    first, second = loaded.prefilter("uniform", prompt_processor="none", fit=small), loaded.prefilter("uniform", prompt_processor="none", fit=large)
+    assert first is not second and first.fit is small and second.fit is large
+    assert first.scorer is second.scorer  # one model, whatever the fit
+    assert loaded.prefilter("uniform", prompt_processor="none", fit=small) is first
+    assert loaded.prefilter("uniform", prompt_processor="none", fit="max-side:64") is loaded.prefilter("uniform", prompt_processor="none", fit="max-side:64")
