@@ -84,9 +84,9 @@ class Loaded:
 
         registry = registry or plugins.get_registry()
         settings = settings or PrefilterSettings()
-        # A target name keys itself; a FitRule object (unhashable: it holds a dict) by its identity, which the
-        # kept prefilter holds on to, so two different rules sharing a name never share an entry.
-        fit_key = fit if fit is None or isinstance(fit, str) else ("rule", id(fit))
+        # A target name keys itself; a FitRule (unhashable: it holds a dict) by what describes it, so the rule a
+        # request resolves anew ("max-side:64" each time) finds its entry, and two rules sharing a name do not.
+        fit_key = fit if fit is None or isinstance(fit, str) else (fit.name, fit.description, fit.source, _frozen(fit.settings))
         key = (registry, scorer, prompt_processor, _frozen(scorer_options), settings, fit_key, plugin_timeout)
 
         def build() -> Prefilter:
