@@ -27,9 +27,8 @@ BENCH_CODECS = ("jpeg", "heic", "vvenc")
 """The bench's codecs when none are given (those installed)."""
 ABLATION_SCORER = "uniform"
 """The bench's ``uniform`` variant: every block scores 1, the paper's "w/o TinyCLIP" ablation."""
-ROI_EVALUATOR = "roi"
-"""The built-in evaluators' names (their classes still live in :mod:`pgpcodec.bench.evaluators`)."""
-DEFAULT_EVALUATOR = ROI_EVALUATOR
+DEFAULT_EVALUATOR = "roi"
+"""The bench's evaluator: ROI-PSNR of the regions needed to answer, no VLM needed (plugin ``pgpcodec_evaluators``)."""
 
 # -- filter settings (PrefilterSettings) ------------------------------------------------
 PROFILES = ("native", "reference")
