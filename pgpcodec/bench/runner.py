@@ -210,7 +210,8 @@ class Bench:
                 self.evaluator.check(row)
             except PgpcodecError as exc:
                 raise _at_row(exc, row, config.dataset.manifest) from None
-        factory = VariantFactory(config.scorer, registry, config.settings, prompt_processor=config.prompt_processor)
+        factory = VariantFactory(config.scorer, registry, config.settings, prompt_processor=config.prompt_processor,
+                                 plugin_timeout=config.plugin_timeout)
         self.variants, self.skipped = build_variants(list(config.variants), factory)
         if config.dataset.rows and not any(row.regions for row in config.dataset.rows):
             for variant in [v for v in self.variants if v.settings.get("needs_regions")]:

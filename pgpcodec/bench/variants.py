@@ -117,16 +117,18 @@ class VariantFactory:
     one loaded model per scorer setup). No codec: the benchmark encodes with its own."""
 
     def __init__(self, scorer: str, registry: PluginRegistry, settings: PrefilterSettings | None = None, *,
-                 prompt_processor: str = DEFAULT_PROMPT_PROCESSOR):
+                 prompt_processor: str = DEFAULT_PROMPT_PROCESSOR, plugin_timeout: float | None = None):
         self.scorer = scorer
         self.registry = registry
         self.settings = settings or PrefilterSettings()
         self.prompt_processor = prompt_processor
+        self.plugin_timeout = plugin_timeout
+        """Seconds each scorer, prompt processor and sigma map call may take, as the codecs' (None: no limit)."""
 
     def _prefilter_for(self, scorer: str, prompt_processor: str, scorer_options: dict, profile: str) -> Prefilter:
         settings = replace(self.settings, profile=profile)
         return LOADED.prefilter(scorer, prompt_processor=prompt_processor, scorer_options=scorer_options,
-                                settings=settings, registry=self.registry)
+                                settings=settings, registry=self.registry, plugin_timeout=self.plugin_timeout)
 
     def build(self, spec: str) -> Variant | Skipped:
         """A variant, or why it does not apply (a missing model, an ablation that means nothing here)."""

@@ -84,7 +84,7 @@ def _evaluator_options(evaluator: str, given: dict, registry) -> dict:
 @click.option("--executor", default="local", show_default=True, metavar="local|dask|dask://HOST:PORT",
               help="Where the work runs: this machine's threads, a local Dask cluster, or a Dask scheduler (extra 'distributed').")
 @click.option("--plugin-timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
-              help="Fail a codec call that takes longer (its rows fail, the run goes on) [default: no limit].")
+              help="Fail a plugin call (codec, scorer, …) that takes longer (its rows fail, the run goes on) [default: no limit].")
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None, help="Output folder [default: bench-results/DATASET]; rerunning resumes.")
 def bench(dataset, codecs, qualities, scorer, variants, evaluator, sigma_max, sigma_one, logit_scale, context_size, jobs, executor, out,
           plugin_timeout=None, **openai):

@@ -226,14 +226,16 @@ def test_the_context_size_reaches_every_rows_metric(tiny_manifest, tmp_path, cap
     assert prefiltered and all(context[16][key] > context[448][key] for key in prefiltered)
 
 
-def test_a_failing_or_hanging_codec_fails_its_rows_naming_its_plugin_and_the_run_goes_on(tiny_manifest, tmp_path):
-    """The bench encodes through the registry's guarded codecs: the same timeout and error naming as the CLI."""
+def test_a_failing_or_hanging_plugin_fails_its_rows_naming_it_and_the_run_goes_on(tiny_manifest, tmp_path):
+    """The bench encodes through the registry's guarded codecs and prefilters with the same plugin timeout:
+    the same timeout and error naming as the CLI."""
     import time
     import types
 
     from pgpcodec import hookimpl
     from pgpcodec.plugins import PluginRegistry
     from pgpcodec_codecs.pillow import JpegCodec
+    from pgpcodec_scorers.basic import UniformScorer
 
     class Broken(JpegCodec):
         name = "brokenjpeg"
@@ -248,17 +250,28 @@ def test_a_failing_or_hanging_codec_fails_its_rows_naming_its_plugin_and_the_run
             time.sleep(3)
             return super()._encode(image, quality)
 
+    class SlowScorer(UniformScorer):
+        name = "slowscorer"
+
+        def score(self, image, prompt, *, regions=()):
+            time.sleep(3)
+            return super().score(image, prompt, regions=regions)
+
     plugin = types.ModuleType("shaky_codecs")
     plugin.register_codecs = hookimpl(lambda register: (register("brokenjpeg", Broken), register("slowjpeg", Slow)))
+    plugin.register_scorers = hookimpl(lambda register: register("slowscorer", SlowScorer))
     registry = PluginRegistry(modules=[plugin])
-    config = BenchConfig(load_dataset(tiny_manifest), ["jpeg", "brokenjpeg", "slowjpeg"], ["plain"],
+    config = BenchConfig(load_dataset(tiny_manifest), ["jpeg", "brokenjpeg", "slowjpeg"], ["plain", "scorer:slowscorer"],
                          qualities={"jpeg": [50], "brokenjpeg": [50], "slowjpeg": [50]}, plugin_timeout=0.5)
     result = Bench(config, tmp_path / "out", registry).run()
     by_codec = {}
     for failure in result.failures:
-        by_codec.setdefault(failure.codec, []).append(failure.message)
+        if failure.variant == "plain":
+            by_codec.setdefault(failure.codec, []).append(failure.message)
     assert sorted(by_codec) == ["brokenjpeg", "slowjpeg"]
+    slow_scorer = [f.message for f in result.failures if f.variant == "scorer:slowscorer"]
+    assert slow_scorer and all("scorer 'slowscorer' (plugin 'shaky_codecs') did not finish within 0.5 s" in m for m in slow_scorer)
     assert all("codec 'brokenjpeg' (plugin 'shaky_codecs') failed: RuntimeError: device gone" in m for m in by_codec["brokenjpeg"])
     assert all("codec 'slowjpeg' (plugin 'shaky_codecs') did not finish within 0.5 s" in m for m in by_codec["slowjpeg"])
-    assert {r["codec"] for r in read_rows(tmp_path / "out")} == {"jpeg"}  # the working codec's rows are all kept
+    assert {(r["codec"], r["variant"]) for r in read_rows(tmp_path / "out")} == {("jpeg", "plain")}  # the working codec's rows are all kept
     assert len(read_rows(tmp_path / "out")) == 3
